@@ -1,0 +1,76 @@
+using Dynamo.Sidecar.Hosting;
+using Dynamo.Sidecar.Metering;
+using Microsoft.Extensions.Options;
+
+namespace Dynamo.Sidecar.Admin;
+
+/// <summary>
+/// The admin listener: a host of its own, so it never shares a port or a pipeline with the proxy
+/// (the proxy never serves <c>/metrics</c>; the admin port never forwards) and <c>--urls</c> keeps
+/// meaning the proxy listener.
+/// </summary>
+internal sealed class AdminServer(
+    IOptions<SidecarOptions> options,
+    SidecarMetrics metrics,
+    WorkerReadinessProbe readiness,
+    ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
+{
+    private WebApplication? _app;
+
+    /// <summary>Where the admin listener is bound, once started.</summary>
+    public Uri? Address { get; private set; }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.Services.AddSingleton(loggerFactory);
+        builder.Services.AddRoutingCore();
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
+        {
+            if (settings.ParseAdminAddress() is { } address)
+            {
+                kestrel.Listen(address, settings.AdminPort);
+            }
+            else
+            {
+                kestrel.ListenAnyIP(settings.AdminPort);
+            }
+        });
+
+        var app = builder.Build();
+        app.UseRouting();
+        app.MapGet("/metrics", WriteMetricsAsync);
+        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        app.MapGet("/readyz", async (CancellationToken ct) =>
+            await readiness.IsReadyAsync(ct) ? Results.Text("ready\n") : Results.Text("worker not ready\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+
+        await app.StartAsync(cancellationToken);
+        _app = app;
+        var bound = app.Urls.First();
+        Address = new Uri(bound.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal));
+        Log.AdminListening(loggerFactory.CreateLogger<AdminServer>(), bound);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync(cancellationToken);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+        }
+    }
+
+    private async Task WriteMetricsAsync(HttpContext context)
+    {
+        context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+        await metrics.Registry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted);
+    }
+}

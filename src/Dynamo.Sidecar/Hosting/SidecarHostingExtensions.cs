@@ -1,0 +1,61 @@
+using Dynamo.Sidecar.Admin;
+using Dynamo.Sidecar.Metering;
+using Dynamo.Sidecar.Proxy;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Dynamo.Sidecar.Hosting;
+
+/// <summary>The sidecar's wiring: services on the builder, the proxy pipeline on the app.</summary>
+public static class SidecarHostingExtensions
+{
+    private const string DefaultProxyUrl = "http://0.0.0.0:8080";
+
+    public static WebApplicationBuilder AddSidecar(this WebApplicationBuilder builder)
+    {
+        if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey])
+            && string.IsNullOrEmpty(builder.Configuration["HTTP_PORTS"])
+            && string.IsNullOrEmpty(builder.Configuration["HTTPS_PORTS"]))
+        {
+            builder.WebHost.UseUrls(DefaultProxyUrl);
+        }
+
+        var services = builder.Services;
+        services.AddOptions<SidecarOptions>()
+            .BindConfiguration(SidecarOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SidecarOptions>, SidecarOptionsValidator>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<SidecarMetrics>();
+        services.AddSingleton<ModelLabels>();
+        services.AddSingleton<WorkerReadinessProbe>();
+        services.AddSingleton<AdminServer>();
+        services.AddHostedService(sp => sp.GetRequiredService<AdminServer>());
+
+        var proxy = services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"));
+        if (builder.Configuration.GetValue($"{SidecarOptions.SectionName}:{nameof(SidecarOptions.MeteringEnabled)}", true))
+        {
+            proxy.AddTransforms<MeteringResponseTransform>();
+        }
+
+        return builder;
+    }
+
+    public static WebApplication MapSidecar(this WebApplication app)
+    {
+        var meteringEnabled = app.Services.GetRequiredService<IOptions<SidecarOptions>>().Value.MeteringEnabled;
+        app.MapReverseProxy(pipeline =>
+        {
+            if (meteringEnabled)
+            {
+                pipeline.UseMiddleware<MeteringMiddleware>();
+            }
+
+            pipeline.UseSessionAffinity();
+            pipeline.UseLoadBalancing();
+            pipeline.UsePassiveHealthChecks();
+        });
+        return app;
+    }
+}

@@ -1,0 +1,54 @@
+using System.ComponentModel.DataAnnotations;
+using System.Net;
+
+namespace Dynamo.Sidecar.Hosting;
+
+/// <summary>The <c>Sidecar</c> configuration section.</summary>
+internal sealed record SidecarOptions
+{
+    public const string SectionName = "Sidecar";
+
+    /// <summary>Port of the admin listener that serves <c>/metrics</c>, <c>/healthz</c> and <c>/readyz</c>; 0 picks a free port.</summary>
+    [Range(0, 65535)]
+    public int AdminPort { get; init; } = 9464;
+
+    /// <summary>Address the admin listener binds to: <c>*</c> for every interface, or one IP address (e.g. the pod IP).</summary>
+    [Required]
+    public string AdminAddress { get; init; } = "*";
+
+    /// <summary>Path on the worker that <c>/readyz</c> probes; any status below 500 means ready.</summary>
+    [Required, RegularExpression("^/.*", ErrorMessage = "Sidecar:ReadinessPath must start with '/'.")]
+    public string ReadinessPath { get; init; } = "/health";
+
+    /// <summary>Switches request rewriting and metering off, leaving a plain YARP proxy (for benchmarks and emergencies).</summary>
+    public bool MeteringEnabled { get; init; } = true;
+
+    /// <summary>Largest request body read to find <c>model</c> and <c>stream</c>; larger bodies pass through uninspected.</summary>
+    [Range(1024, int.MaxValue)]
+    public int MaxInspectedRequestBytes { get; init; } = 32 * 1024 * 1024;
+
+    /// <summary>Largest SSE event or unary JSON token the meter parses; anything larger passes through unparsed.</summary>
+    [Range(1024, 256 * 1024 * 1024)]
+    public int MaxInspectedEventBytes { get; init; } = 1024 * 1024;
+
+    [Required]
+    public MetricsOptions Metrics { get; init; } = new();
+
+    internal IPAddress? ParseAdminAddress() =>
+        AdminAddress is "*" or "" ? null : IPAddress.Parse(AdminAddress);
+}
+
+/// <summary>The <c>Sidecar:Metrics</c> configuration section.</summary>
+internal sealed record MetricsOptions
+{
+    /// <summary>Prefix of every exported metric name, without the trailing underscore.</summary>
+    [Required, RegularExpression("^[a-zA-Z_:][a-zA-Z0-9_:]*$", ErrorMessage = "Sidecar:Metrics:Prefix must be a valid Prometheus metric name.")]
+    public string Prefix { get; init; } = "dynamo_frontend";
+
+    /// <summary>When set, only these model names are used as label values; every other model is <c>unknown_model</c>.</summary>
+    public string[] Models { get; init; } = [];
+
+    /// <summary>Without an allow-list, the first this many distinct model names become label values.</summary>
+    [Range(1, 100_000)]
+    public int MaxModels { get; init; } = 100;
+}

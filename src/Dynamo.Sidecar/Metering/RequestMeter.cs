@@ -1,0 +1,186 @@
+using Dynamo.Sidecar.OpenAi;
+using Prometheus;
+
+namespace Dynamo.Sidecar.Metering;
+
+/// <summary>
+/// The accounting of one metered request, from accepted to ended. Counts live in plain fields while
+/// the response flows; metrics are touched only where SPEC §2 says they are observed. Not thread-safe:
+/// the proxy reads a response on one logical thread, and <see cref="Complete"/> comes after the last read.
+/// </summary>
+internal sealed class RequestMeter
+{
+    private readonly SidecarMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly long _acceptedAt;
+
+    // Children resolved once per request, never per chunk.
+    private readonly Counter.Child _outputTokens;
+    private readonly Histogram.Child _interTokenLatency;
+    private readonly Gauge.Child _queued;
+
+    private bool _queuedLeft;
+    private bool _sawContent;
+    private long _lastContentAt;
+    private long _liveTokens;
+    private long _reportedCompletion;
+    private Usage _usage = Usage.None;
+    private bool _endedWell;
+    private bool _completed;
+
+    public RequestMeter(SidecarMetrics metrics, TimeProvider time, string model, MeteredEndpoint endpoint, bool isStream)
+    {
+        _metrics = metrics;
+        _time = time;
+        Model = model;
+        Endpoint = endpoint;
+        IsStream = isStream;
+        _acceptedAt = time.GetTimestamp();
+
+        _outputTokens = metrics.OutputTokens.WithLabels(model);
+        _interTokenLatency = metrics.InterTokenLatency.WithLabels(model);
+        _queued = metrics.Queued.WithLabels(model);
+
+        metrics.RequestsStarted.WithLabels(model, endpoint.Label(), RequestType).Inc();
+        metrics.Inflight.WithLabels(model).Inc();
+        metrics.Active.WithLabels(model).Inc();
+        _queued.Inc();
+    }
+
+    public string Model { get; }
+
+    public MeteredEndpoint Endpoint { get; }
+
+    public bool IsStream { get; }
+
+    /// <summary>The worker ended the stream the way a finished generation ends (SPEC §2).</summary>
+    public bool EndedWell => _endedWell;
+
+    private string RequestType => IsStream ? "stream" : "unary";
+
+    /// <summary>Response headers arrived; a unary request stops being queued here.</summary>
+    public void OnResponseStarted()
+    {
+        if (!IsStream)
+        {
+            LeaveQueue();
+        }
+    }
+
+    /// <summary>The stream's <c>[DONE]</c> sentinel.</summary>
+    public void OnDone() => _endedWell = true;
+
+    /// <summary>One streamed chunk or event, as it passes.</summary>
+    public void OnChunk(in ChunkFacts chunk)
+    {
+        _endedWell |= chunk.Finished;
+        var tokens = (long)chunk.OutputChoices;
+        if (chunk.Usage.IsReported)
+        {
+            _usage = chunk.Usage;
+            if (chunk.Usage.CompletionTokens >= 0)
+            {
+                // With continuous_usage_stats every chunk carries the running total: its delta is exact.
+                if (chunk.OutputChoices > 0)
+                {
+                    tokens = Math.Max(0, chunk.Usage.CompletionTokens - _reportedCompletion);
+                }
+
+                _reportedCompletion = Math.Max(_reportedCompletion, chunk.Usage.CompletionTokens);
+            }
+        }
+
+        if (chunk.OutputChoices > 0)
+        {
+            OnContent(tokens);
+        }
+    }
+
+    /// <summary>The usage of a unary response, read once the whole body has passed.</summary>
+    public void OnUnaryUsage(Usage usage) => _usage = usage;
+
+    /// <summary>Ends the request: publishes everything observed at the end and releases the gauges. Idempotent.</summary>
+    public void Complete(RequestOutcome outcome)
+    {
+        if (_completed)
+        {
+            return;
+        }
+
+        _completed = true;
+        var model = Model;
+        if (_usage.CompletionTokens > _liveTokens)
+        {
+            // Counters never go down, so the live count only ever tops up to the worker's figure.
+            _outputTokens.Inc(_usage.CompletionTokens - _liveTokens);
+        }
+
+        if (_usage.PromptTokens >= 0)
+        {
+            _metrics.InputSequenceTokens.WithLabels(model).Observe(_usage.PromptTokens);
+        }
+
+        if (_usage.CachedTokens >= 0)
+        {
+            _metrics.CachedSequenceLength.WithLabels(model).Observe(_usage.CachedTokens);
+        }
+
+        if (Endpoint != MeteredEndpoint.Embeddings)
+        {
+            if (_usage.CompletionTokens >= 0)
+            {
+                _metrics.OutputSequenceTokens.WithLabels(model).Observe(_usage.CompletionTokens);
+            }
+            else if (_liveTokens > 0)
+            {
+                _metrics.OutputSequenceTokens.WithLabels(model).Observe(_liveTokens);
+            }
+        }
+
+        _metrics.Duration.WithLabels(model).Observe(_time.GetElapsedTime(_acceptedAt).TotalSeconds);
+        var endpoint = Endpoint.Label();
+        _metrics.Requests.WithLabels(model, endpoint, RequestType, outcome.Status, outcome.ErrorType).Inc();
+        if (outcome.ClientDisconnected)
+        {
+            _metrics.DisconnectedClients.Inc();
+            _metrics.Cancellations.WithLabels(model, endpoint, RequestType).Inc();
+        }
+
+        LeaveQueue();
+        _metrics.Inflight.WithLabels(model).Dec();
+        _metrics.Active.WithLabels(model).Dec();
+    }
+
+    private void OnContent(long tokens)
+    {
+        var now = _time.GetTimestamp();
+        if (!_sawContent)
+        {
+            _sawContent = true;
+            _lastContentAt = now;
+            _metrics.TimeToFirstToken.WithLabels(Model).Observe(_time.GetElapsedTime(_acceptedAt, now).TotalSeconds);
+            LeaveQueue();
+        }
+        else if (tokens > 0)
+        {
+            var perToken = _time.GetElapsedTime(_lastContentAt, now).TotalSeconds / tokens;
+            _interTokenLatency.Observe(perToken, tokens);
+            _lastContentAt = now;
+        }
+
+        if (tokens > 0)
+        {
+            _liveTokens += tokens;
+            _outputTokens.Inc(tokens);
+        }
+    }
+
+    private void LeaveQueue()
+    {
+        if (!_queuedLeft)
+        {
+            _queuedLeft = true;
+            _queued.Dec();
+        }
+    }
+}

@@ -1,0 +1,56 @@
+using System.Buffers;
+using Dynamo.Sidecar.OpenAi;
+using Dynamo.Sidecar.Sse;
+
+namespace Dynamo.Sidecar.Metering;
+
+/// <summary>
+/// Meters each event of a streamed OpenAI response and removes the usage-only chunk that the sidecar
+/// forced when the client did not ask for it (SPEC §1.4).
+/// </summary>
+internal sealed class StreamedResponseMeter : ISseEventObserver, IDisposable
+{
+    private readonly RequestMeter _meter;
+    private readonly bool _removeUsageChunk;
+    private byte[]? _scratch;
+
+    public StreamedResponseMeter(RequestMeter meter, bool removeUsageChunk)
+    {
+        _meter = meter;
+        _removeUsageChunk = removeUsageChunk;
+    }
+
+    public bool OnEvent(ReadOnlySpan<byte> rawEvent)
+    {
+        if (!SseData.TryGet(rawEvent, ref _scratch, out var data))
+        {
+            return true;
+        }
+
+        if (data.SequenceEqual("[DONE]"u8))
+        {
+            _meter.OnDone();
+            return true;
+        }
+
+        var read = _meter.Endpoint == MeteredEndpoint.Responses
+            ? ResponsesEventReader.TryRead(data, out var chunk)
+            : CompletionChunkReader.TryRead(data, out chunk);
+        if (!read)
+        {
+            return true;
+        }
+
+        _meter.OnChunk(chunk);
+        return !(_removeUsageChunk && chunk.IsUsageOnly);
+    }
+
+    public void Dispose()
+    {
+        if (_scratch is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_scratch);
+            _scratch = null;
+        }
+    }
+}

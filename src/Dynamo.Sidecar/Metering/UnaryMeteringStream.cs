@@ -1,0 +1,50 @@
+using Dynamo.Sidecar.IO;
+using Dynamo.Sidecar.OpenAi;
+
+namespace Dynamo.Sidecar.Metering;
+
+/// <summary>
+/// Passes a unary JSON response through unchanged while reading its <c>usage</c> on the way,
+/// and hands the usage to the request's meter when the body ends.
+/// </summary>
+internal sealed class UnaryMeteringStream : ReadOnlyStream
+{
+    private readonly Stream _upstream;
+    private readonly RequestMeter _meter;
+    private readonly UnaryUsageReader _usage;
+    private bool _disposed;
+
+    public UnaryMeteringStream(Stream upstream, RequestMeter meter, int maxRetainedBytes)
+    {
+        _upstream = upstream;
+        _meter = meter;
+        _usage = new UnaryUsageReader(maxRetainedBytes);
+    }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
+    {
+        var read = await _upstream.ReadAsync(destination, cancellationToken).ConfigureAwait(false);
+        if (read > 0)
+        {
+            _usage.Append(destination.Span[..read]);
+        }
+        else if (!destination.IsEmpty)
+        {
+            _meter.OnUnaryUsage(_usage.Usage);
+        }
+
+        return read;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && !_disposed)
+        {
+            _disposed = true;
+            _usage.Dispose();
+            _upstream.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}

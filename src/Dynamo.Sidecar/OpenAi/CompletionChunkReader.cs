@@ -1,0 +1,166 @@
+using System.Text.Json;
+
+namespace Dynamo.Sidecar.OpenAi;
+
+/// <summary>
+/// Reads a streamed <c>chat.completion.chunk</c> or <c>text_completion</c> chunk in one forward pass.
+/// </summary>
+internal static class CompletionChunkReader
+{
+    /// <returns>False when the data is not a JSON object (it is then forwarded, not metered).</returns>
+    public static bool TryRead(ReadOnlySpan<byte> json, out ChunkFacts facts)
+    {
+        facts = new ChunkFacts { Usage = Usage.None };
+        try
+        {
+            var reader = new Utf8JsonReader(json);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            var choicesEmpty = false;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("choices"u8))
+                {
+                    reader.Read();
+                    choicesEmpty = ReadChoices(ref reader, ref facts);
+                }
+                else if (reader.ValueTextEquals("usage"u8))
+                {
+                    reader.Read();
+                    facts.Usage = UsageJson.Read(ref reader);
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            facts.IsUsageOnly = choicesEmpty && facts.Usage.IsReported;
+            return true;
+        }
+        catch (JsonException)
+        {
+            facts = new ChunkFacts { Usage = Usage.None };
+            return false;
+        }
+    }
+
+    /// <returns>True when <c>choices</c> is an empty array.</returns>
+    private static bool ReadChoices(ref Utf8JsonReader reader, ref ChunkFacts facts)
+    {
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            reader.Skip();
+            return false;
+        }
+
+        var count = 0;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            count++;
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                reader.Skip();
+                continue;
+            }
+
+            var carriesOutput = false;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("delta"u8))
+                {
+                    reader.Read();
+                    carriesOutput |= DeltaCarriesOutput(ref reader);
+                }
+                else if (reader.ValueTextEquals("text"u8))
+                {
+                    reader.Read();
+                    carriesOutput |= IsNonEmptyString(ref reader);
+                }
+                else if (reader.ValueTextEquals("finish_reason"u8))
+                {
+                    reader.Read();
+                    facts.Finished |= reader.TokenType != JsonTokenType.Null;
+                    reader.Skip();
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            if (carriesOutput)
+            {
+                facts.OutputChoices++;
+            }
+        }
+
+        return count == 0;
+    }
+
+    private static bool DeltaCarriesOutput(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return false;
+        }
+
+        var output = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("content"u8) || reader.ValueTextEquals("reasoning_content"u8) || reader.ValueTextEquals("reasoning"u8))
+            {
+                reader.Read();
+                output |= IsNonEmptyString(ref reader);
+            }
+            else if (reader.ValueTextEquals("tool_calls"u8))
+            {
+                reader.Read();
+                output |= IsNonEmptyArray(ref reader);
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        return output;
+    }
+
+    private static bool IsNonEmptyString(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            return reader.HasValueSequence ? reader.ValueSequence.Length > 0 : reader.ValueSpan.Length > 0;
+        }
+
+        reader.Skip();
+        return false;
+    }
+
+    private static bool IsNonEmptyArray(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            reader.Skip();
+            return false;
+        }
+
+        reader.Read();
+        var nonEmpty = reader.TokenType != JsonTokenType.EndArray;
+        while (reader.TokenType != JsonTokenType.EndArray)
+        {
+            reader.Skip();
+            reader.Read();
+        }
+
+        return nonEmpty;
+    }
+}

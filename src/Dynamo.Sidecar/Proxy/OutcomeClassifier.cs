@@ -1,0 +1,40 @@
+using Dynamo.Sidecar.Metering;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Dynamo.Sidecar.Proxy;
+
+/// <summary>Decides a metered request's <c>status</c> and <c>error_type</c> from what the forwarder saw (SPEC §2).</summary>
+internal static class OutcomeClassifier
+{
+    public static RequestOutcome Classify(HttpContext context, MeteredExchange exchange)
+    {
+        var error = context.GetForwarderErrorFeature()?.Error ?? ForwarderError.None;
+        switch (error)
+        {
+            case ForwarderError.None:
+                break;
+            case ForwarderError.Request or ForwarderError.NoAvailableDestinations:
+                return RequestOutcome.Unavailable;
+            case ForwarderError.RequestTimedOut:
+                return RequestOutcome.ResponseTimeout;
+            case ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled
+                or ForwarderError.RequestBodyClient or ForwarderError.ResponseBodyClient:
+                return RequestOutcome.Disconnected;
+            case ForwarderError.ResponseBodyCanceled:
+                // YARP reports the client leaving and the worker going silent past the activity
+                // timeout alike; only the client leaving fires RequestAborted before the error.
+                return exchange.ClientLeft ? RequestOutcome.Disconnected : RequestOutcome.ResponseTimeout;
+            default:
+                return RequestOutcome.Internal;
+        }
+
+        var outcome = RequestOutcome.FromStatusCode(context.Response.StatusCode);
+        if (outcome.IsSuccess && exchange.StreamInspected && !exchange.Meter.EndedWell)
+        {
+            // The worker closed the stream cleanly but before its end: a crash or a restart mid-generation.
+            return RequestOutcome.Internal;
+        }
+
+        return outcome;
+    }
+}

@@ -1,0 +1,229 @@
+using Dynamo.Sidecar.IO;
+using System.Buffers;
+
+namespace Dynamo.Sidecar.Sse;
+
+/// <summary>
+/// A read-only stream over the worker's SSE body that hands its reader whole events only: each
+/// event is shown to an <see cref="ISseEventObserver"/> the moment its blank line arrives, then
+/// either released to the reader (YARP's copier, which writes and flushes it at once) or removed.
+/// Memory is bounded by one event: an event larger than the cap is passed through unparsed.
+/// </summary>
+internal sealed class SseMeteringStream : ReadOnlyStream
+{
+    private const int ReadSize = 16 * 1024;
+
+    private readonly Stream _upstream;
+    private readonly ISseEventObserver _observer;
+    private readonly int _maxEventBytes;
+
+    // Layout of _buffer: [_readyStart, _readyEnd) complete events not yet handed out,
+    // [_readyEnd, _end) the event still arriving. The buffer is rented only while it holds bytes.
+    private byte[]? _buffer;
+    private int _readyStart;
+    private int _readyEnd;
+    private int _end;
+    private SseEventFramer _framer;
+    private bool _passingOversizedEvent;
+    private SplitLf _splitLf;
+    private bool _upstreamEnded;
+    private bool _disposed;
+
+    public SseMeteringStream(Stream upstream, ISseEventObserver observer, int maxEventBytes)
+    {
+        _upstream = upstream;
+        _observer = observer;
+        _maxEventBytes = maxEventBytes;
+    }
+
+    // What to do with an LF that completes a CRLF whose CR ended the previous (kept or removed) event.
+    private enum SplitLf : byte { None, Keep, Drop }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        while (true)
+        {
+            if (_readyEnd > _readyStart)
+            {
+                return destination.IsEmpty ? 0 : HandOut(destination.Span);
+            }
+
+            if (_upstreamEnded)
+            {
+                if (_end == _readyEnd)
+                {
+                    return 0;
+                }
+
+                ReleaseUnterminatedTail();
+                continue;
+            }
+
+            if (_buffer is null && destination.IsEmpty)
+            {
+                // The reader probes for data before renting its buffer; so do we, so an idle stream holds no memory.
+                await _upstream.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+                return 0;
+            }
+
+            if (!MakeRoom())
+            {
+                continue;
+            }
+
+            var read = await _upstream.ReadAsync(_buffer.AsMemory(_end, Math.Min(ReadSize, _buffer!.Length - _end)), cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                _upstreamEnded = true;
+                continue;
+            }
+
+            Frame(read);
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && !_disposed)
+        {
+            _disposed = true;
+            ReturnBuffer();
+            _upstream.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private int HandOut(Span<byte> destination)
+    {
+        var count = Math.Min(destination.Length, _readyEnd - _readyStart);
+        _buffer.AsSpan(_readyStart, count).CopyTo(destination);
+        _readyStart += count;
+        if (_readyStart == _end)
+        {
+            ReturnBuffer();
+        }
+
+        return count;
+    }
+
+    /// <summary>Makes space after the arriving event. Returns false when it released bytes instead.</summary>
+    private bool MakeRoom()
+    {
+        if (_buffer is null)
+        {
+            _buffer = ArrayPool<byte>.Shared.Rent(ReadSize);
+            return true;
+        }
+
+        var arriving = _end - _readyEnd;
+        if (_readyEnd > 0)
+        {
+            _buffer.AsSpan(_readyEnd, arriving).CopyTo(_buffer);
+            _readyStart = _readyEnd = 0;
+            _end = arriving;
+        }
+
+        if (_end < _buffer.Length)
+        {
+            return true;
+        }
+
+        if (_buffer.Length < _maxEventBytes)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent(Math.Min(_buffer.Length * 2, _maxEventBytes));
+            _buffer.AsSpan(0, _end).CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = larger;
+            return true;
+        }
+
+        // Too large to inspect: release what we hold and let the rest of this event flow unparsed.
+        _passingOversizedEvent = true;
+        _readyEnd = _end;
+        return false;
+    }
+
+    /// <summary>Frames the <paramref name="count"/> bytes just read at <c>_end</c>.</summary>
+    private void Frame(int count)
+    {
+        var position = _end;
+        _end += count;
+        var buffer = _buffer!;
+
+        if (_splitLf != SplitLf.None)
+        {
+            if (buffer[position] == (byte)'\n')
+            {
+                _framer.ForgetPendingCr();
+                if (_splitLf == SplitLf.Keep)
+                {
+                    _readyEnd = ++position;
+                }
+                else
+                {
+                    Remove(position, 1);
+                }
+            }
+
+            _splitLf = SplitLf.None;
+        }
+
+        while (position < _end)
+        {
+            var length = _framer.FindEventEnd(buffer.AsSpan(position, _end - position));
+            if (length < 0)
+            {
+                return;
+            }
+
+            var eventEnd = position + length;
+            var keep = _passingOversizedEvent || _observer.OnEvent(buffer.AsSpan(_readyEnd, eventEnd - _readyEnd));
+            _passingOversizedEvent = false;
+            if (_framer.EndsWithSplitCrlfCandidate)
+            {
+                _splitLf = keep ? SplitLf.Keep : SplitLf.Drop;
+            }
+
+            if (keep)
+            {
+                _readyEnd = position = eventEnd;
+            }
+            else
+            {
+                Remove(_readyEnd, eventEnd - _readyEnd);
+                position = _readyEnd;
+            }
+        }
+    }
+
+    private void Remove(int start, int count)
+    {
+        _buffer.AsSpan(start + count, _end - start - count).CopyTo(_buffer.AsSpan(start));
+        _end -= count;
+    }
+
+    /// <summary>At the end of the stream, bytes without a closing blank line still belong to the client.</summary>
+    private void ReleaseUnterminatedTail()
+    {
+        if (!_passingOversizedEvent)
+        {
+            _observer.OnEvent(_buffer.AsSpan(_readyEnd, _end - _readyEnd));
+        }
+
+        _passingOversizedEvent = false;
+        _readyEnd = _end;
+    }
+
+    private void ReturnBuffer()
+    {
+        if (_buffer is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = null;
+        }
+
+        _readyStart = _readyEnd = _end = 0;
+    }
+}
