@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs the sidecar: proxy on :8080, admin (/metrics, /healthz, /readyz) on :9464, in front of
+# WORKER_URL, or of the simulated worker (started here on 127.0.0.1:8000) when none is given.
+# Extra arguments go to the sidecar, e.g. ./run.sh --Sidecar:AdminPort=9500
+set -euo pipefail
+cd "$(dirname "$0")"
+
+dotnet build -c Release --nologo -v quiet src/Dynamo.Sidecar/Dynamo.Sidecar.csproj >/dev/null
+out=src/Dynamo.Sidecar/bin/Release/net10.0
+
+if [ -z "${WORKER_URL:-}" ]; then
+  dotnet build -c Release --nologo -v quiet src/Dynamo.Sidecar.SimulatedWorker/Dynamo.Sidecar.SimulatedWorker.csproj >/dev/null
+  dotnet src/Dynamo.Sidecar.SimulatedWorker/bin/Release/net10.0/Dynamo.Sidecar.SimulatedWorker.dll \
+    --urls http://127.0.0.1:8000 "--Worker:TokensPerSecond=${SIM_TOKENS_PER_SECOND:-50}" &
+  worker=$!
+  trap 'kill $worker 2>/dev/null' EXIT
+  WORKER_URL=http://127.0.0.1:8000
+  echo "simulated worker on $WORKER_URL (pid $worker)"
+fi
+
+cd "$out"
+dotnet Dynamo.Sidecar.dll "--ReverseProxy:Clusters:worker:Destinations:primary:Address=$WORKER_URL" "$@"

@@ -1,0 +1,31 @@
+using Dynamo.Sidecar.SimulatedWorker.Generation;
+using Dynamo.Sidecar.SimulatedWorker.Wire;
+
+namespace Dynamo.Sidecar.SimulatedWorker.Api;
+
+/// <summary><c>POST /v1/chat/completions</c>, streaming and unary.</summary>
+internal static class ChatCompletionsApi
+{
+    public static async Task HandleAsync(HttpContext context, SimulatedEngine engine)
+    {
+        GenerationJob job;
+        using (var document = await OpenAiRequest.ReadJsonAsync(context.Request))
+        using (var prompt = new PooledByteBuffer())
+        {
+            var root = document.RootElement;
+            var model = OpenAiRequest.GetModel(root);
+            var messageCount = PromptReader.AppendMessages(OpenAiRequest.GetRequired(root, "messages"), "messages", prompt);
+            var maxTokens = OpenAiRequest.GetPositiveInt(root, "max_completion_tokens")
+                ?? OpenAiRequest.GetPositiveInt(root, "max_tokens")
+                ?? engine.Options.DefaultMaxTokens;
+            var choices = OpenAiRequest.GetPositiveInt(root, "n") ?? 1;
+            var stream = OpenAiRequest.GetBool(root, "stream");
+            var usage = OpenAiRequest.GetStreamUsage(root);
+            var pacing = Pacing.Resolve(engine.Options, context.Request.Headers);
+            job = new GenerationJob(model, engine.UnixTimeSeconds, engine.Admit(prompt.WrittenSpan, messageCount),
+                maxTokens, choices, stream, usage, pacing);
+        }
+
+        await engine.RunAsync(context, new ChatCompletionWire(context.Response.BodyWriter, job), job);
+    }
+}

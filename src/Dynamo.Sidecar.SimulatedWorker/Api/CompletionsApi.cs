@@ -1,0 +1,29 @@
+using Dynamo.Sidecar.SimulatedWorker.Generation;
+using Dynamo.Sidecar.SimulatedWorker.Wire;
+
+namespace Dynamo.Sidecar.SimulatedWorker.Api;
+
+/// <summary><c>POST /v1/completions</c> (legacy text completions), streaming and unary.</summary>
+internal static class CompletionsApi
+{
+    public static async Task HandleAsync(HttpContext context, SimulatedEngine engine)
+    {
+        GenerationJob job;
+        using (var document = await OpenAiRequest.ReadJsonAsync(context.Request))
+        using (var prompt = new PooledByteBuffer())
+        {
+            var root = document.RootElement;
+            var model = OpenAiRequest.GetModel(root);
+            PromptReader.AppendStrings(OpenAiRequest.GetRequired(root, "prompt"), "prompt", prompt);
+            var maxTokens = OpenAiRequest.GetPositiveInt(root, "max_tokens") ?? engine.Options.DefaultMaxTokens;
+            var choices = OpenAiRequest.GetPositiveInt(root, "n") ?? 1;
+            var stream = OpenAiRequest.GetBool(root, "stream");
+            var usage = OpenAiRequest.GetStreamUsage(root);
+            var pacing = Pacing.Resolve(engine.Options, context.Request.Headers);
+            job = new GenerationJob(model, engine.UnixTimeSeconds, engine.Admit(prompt.WrittenSpan, messageCount: 0),
+                maxTokens, choices, stream, usage, pacing);
+        }
+
+        await engine.RunAsync(context, new TextCompletionWire(context.Response.BodyWriter, job), job);
+    }
+}

@@ -1,0 +1,66 @@
+using System.Globalization;
+using System.Text;
+
+namespace Dynamo.Sidecar.SimulatedWorker.Metrics;
+
+/// <summary>
+/// The counters behind <c>GET /metrics</c>, named like vLLM's so dashboards and scrapers built for vLLM work
+/// unchanged. Updated once per request, never per token.
+/// </summary>
+internal sealed class WorkerMetrics
+{
+    /// <summary>The Prometheus text exposition content type that vLLM's metrics endpoint returns.</summary>
+    public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+    private const string ModelLabel = "{model_name=\"" + SimulatedModel.Id + "\"}";
+
+    private long _running;
+    private long _promptTokens;
+    private long _generationTokens;
+    private long _succeeded;
+    private long _aborted;
+    private long _prefixCacheQueries;
+    private long _prefixCacheHits;
+
+    /// <summary>Records a prompt entering the engine and what the prefix cache did for it.</summary>
+    public void PromptAdmitted(int promptTokens, int cachedTokens)
+    {
+        Interlocked.Add(ref _promptTokens, promptTokens);
+        Interlocked.Add(ref _prefixCacheQueries, promptTokens);
+        Interlocked.Add(ref _prefixCacheHits, cachedTokens);
+    }
+
+    /// <summary>Records prompt tokens of a request that skips the prefix cache (embeddings).</summary>
+    public void PromptEmbedded(int promptTokens) => Interlocked.Add(ref _promptTokens, promptTokens);
+
+    public void GenerationStarted() => Interlocked.Increment(ref _running);
+
+    /// <summary>Records the end of a generation however it ended, with the tokens it produced until then.</summary>
+    public void GenerationFinished(int generatedTokens)
+    {
+        Interlocked.Decrement(ref _running);
+        Interlocked.Add(ref _generationTokens, generatedTokens);
+    }
+
+    public void RequestSucceeded() => Interlocked.Increment(ref _succeeded);
+
+    public void RequestAborted() => Interlocked.Increment(ref _aborted);
+
+    public string Render()
+    {
+        var text = new StringBuilder(1536);
+        Append(text, "vllm:num_requests_running", "gauge", "Number of requests in model execution batches.", ModelLabel, Volatile.Read(ref _running));
+        Append(text, "vllm:prompt_tokens_total", "counter", "Number of prefill tokens processed.", ModelLabel, Volatile.Read(ref _promptTokens));
+        Append(text, "vllm:generation_tokens_total", "counter", "Number of generation tokens processed.", ModelLabel, Volatile.Read(ref _generationTokens));
+        Append(text, "vllm:request_success_total", "counter", "Count of successfully processed requests.",
+            "{finished_reason=\"length\",model_name=\"" + SimulatedModel.Id + "\"}", Volatile.Read(ref _succeeded));
+        Append(text, "vllm:request_aborted_total", "counter", "Count of requests whose client disconnected before the end (simulated worker only).", ModelLabel, Volatile.Read(ref _aborted));
+        Append(text, "vllm:prefix_cache_queries_total", "counter", "Prefix cache queries, in terms of number of queried tokens.", ModelLabel, Volatile.Read(ref _prefixCacheQueries));
+        Append(text, "vllm:prefix_cache_hits_total", "counter", "Prefix cache hits, in terms of number of cached tokens.", ModelLabel, Volatile.Read(ref _prefixCacheHits));
+        return text.ToString();
+    }
+
+    // Python's prometheus_client prints every sample as a float ("3.0"); scrapers that diff against vLLM expect that.
+    private static void Append(StringBuilder text, string name, string type, string help, string labels, long value) =>
+        text.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} {type}\n{name}{labels} {value}.0\n");
+}

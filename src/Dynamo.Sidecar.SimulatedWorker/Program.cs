@@ -1,0 +1,3 @@
+using Dynamo.Sidecar.SimulatedWorker;
+
+SimulatedWorkerApp.Create(args).Run();

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every test project of the solution and ends with one line: "N passed, M failed".
+set -uo pipefail
+cd "$(dirname "$0")"
+
+results=$(mktemp -d)
+dotnet test Dynamo.Sidecar.sln --nologo --logger trx --results-directory "$results" "$@"
+status=$?
+
+passed=0
+failed=0
+for trx in "$results"/*.trx; do
+  [ -e "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx")
+  passed=$((passed + $(sed -E 's/.* passed="([0-9]+)".*/\1/' <<<"$counters")))
+  failed=$((failed + $(sed -E 's/.* failed="([0-9]+)".*/\1/' <<<"$counters")))
+done
+rm -rf "$results"
+
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  failed=1 # the run broke before any test could report (build error, crashed host)
+fi
+echo
+echo "$passed passed, $failed failed"
+exit "$status"

@@ -1,0 +1,85 @@
+using Dynamo.Sidecar.Admin;
+using Dynamo.Sidecar.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Dynamo.Sidecar.IntegrationTests.Support;
+
+/// <summary>
+/// The whole sidecar, as Program.cs builds it, on real Kestrel sockets bound to loopback with free
+/// ports, with the shipped appsettings.json and the worker address given the way an operator would.
+/// </summary>
+internal sealed class SidecarHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private SidecarHost(WebApplication app, Uri proxy, Uri admin)
+    {
+        _app = app;
+        ProxyAddress = proxy;
+        AdminAddress = admin;
+        Client = new HttpClient { BaseAddress = proxy, Timeout = TimeSpan.FromSeconds(60) };
+        AdminClient = new HttpClient { BaseAddress = admin, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public Uri ProxyAddress { get; }
+    public Uri AdminAddress { get; }
+    public HttpClient Client { get; }
+    public HttpClient AdminClient { get; }
+    public IServiceProvider Services => _app.Services;
+
+    public static async Task<SidecarHost> StartAsync(string workerAddress, params string[] settings)
+    {
+        string[] args =
+        [
+            "--urls", "http://127.0.0.1:0",
+            "--Sidecar:AdminPort=0",
+            "--Sidecar:AdminAddress=127.0.0.1",
+            $"--ReverseProxy:Clusters:worker:Destinations:primary:Address={workerAddress}",
+            .. settings.Select(s => "--" + s),
+        ];
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Logging.ClearProviders();
+        builder.AddSidecar();
+        var app = builder.Build();
+        app.MapSidecar();
+        await app.StartAsync();
+        var admin = app.Services.GetRequiredService<AdminServer>().Address!;
+        return new SidecarHost(app, new Uri(app.Urls.First()), admin);
+    }
+
+    public async Task<MetricsText> ScrapeAsync()
+    {
+        var text = await AdminClient.GetStringAsync("/metrics");
+        return MetricsText.Parse(text);
+    }
+
+    /// <summary>Scrapes until <paramref name="condition"/> holds: a request's accounting closes just after its last byte.</summary>
+    public async Task<MetricsText> ScrapeUntilAsync(Func<MetricsText, bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            var metrics = await ScrapeAsync();
+            if (condition(metrics) || DateTime.UtcNow > deadline)
+            {
+                return metrics;
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        AdminClient.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}

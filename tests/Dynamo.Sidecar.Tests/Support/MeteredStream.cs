@@ -1,0 +1,51 @@
+using Dynamo.Sidecar.Hosting;
+using Dynamo.Sidecar.Metering;
+using Dynamo.Sidecar.OpenAi;
+using Dynamo.Sidecar.Sse;
+using Microsoft.Extensions.Options;
+
+namespace Dynamo.Sidecar.Tests.Support;
+
+/// <summary>
+/// One metered request wired the way the proxy wires a streamed response: a fresh metrics registry,
+/// a <see cref="RequestMeter"/> on a manual clock, a <see cref="StreamedResponseMeter"/> and the
+/// <see cref="SseMeteringStream"/> over the worker's body.
+/// </summary>
+internal sealed class MeteredStream : IDisposable
+{
+    public const string Model = "m";
+
+    public MeteredStream(Stream upstream, bool removeUsageChunk = true, MeteredEndpoint endpoint = MeteredEndpoint.ChatCompletions,
+        int maxEventBytes = 1024 * 1024, ManualTimeProvider? time = null)
+    {
+        Time = time ?? new ManualTimeProvider();
+        Metrics = NewMetrics();
+        Meter = new RequestMeter(Metrics, Time, Model, endpoint, isStream: true);
+        Observer = new StreamedResponseMeter(Meter, removeUsageChunk);
+        Stream = new SseMeteringStream(upstream, Observer, maxEventBytes);
+    }
+
+    public ManualTimeProvider Time { get; }
+    public SidecarMetrics Metrics { get; }
+    public RequestMeter Meter { get; }
+    public StreamedResponseMeter Observer { get; }
+    public SseMeteringStream Stream { get; }
+
+    public static SidecarMetrics NewMetrics() => new(Options.Create(new SidecarOptions()));
+
+    /// <summary>Reads everything the client would receive, then ends the request as the proxy would on a clean close.</summary>
+    public byte[] ReadAllAndComplete(int readSize = 4096)
+    {
+        var bytes = SseText.ReadToEnd(Stream, readSize);
+        Meter.Complete(RequestOutcome.Success);
+        return bytes;
+    }
+
+    public MetricsScrape Scrape() => MetricsScrape.Of(Metrics.Registry);
+
+    public void Dispose()
+    {
+        Stream.Dispose();
+        Observer.Dispose();
+    }
+}
