@@ -47,6 +47,7 @@ public static class SidecarHostingExtensions
         var meteringEnabled = app.Services.GetRequiredService<IOptions<SidecarOptions>>().Value.MeteringEnabled;
         app.MapReverseProxy(pipeline =>
         {
+            pipeline.UseMiddleware<WorkerErrorResponder>();
             if (meteringEnabled)
             {
                 pipeline.UseMiddleware<MeteringMiddleware>();
