@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Dynamo.Sidecar.IO;
 using Dynamo.Sidecar.OpenAi;
 
@@ -21,6 +22,8 @@ internal sealed class UnaryMeteringStream : ReadOnlyStream
         _usage = new UnaryUsageReader(maxRetainedBytes);
     }
 
+    // Pooled builder: a read that waits for the worker must not allocate a state machine per event.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
     {
         var read = await _upstream.ReadAsync(destination, cancellationToken).ConfigureAwait(false);

@@ -1,5 +1,6 @@
-using Dynamo.Sidecar.IO;
 using System.Buffers;
+using System.Runtime.CompilerServices;
+using Dynamo.Sidecar.IO;
 
 namespace Dynamo.Sidecar.Sse;
 
@@ -39,6 +40,8 @@ internal sealed class SseMeteringStream : ReadOnlyStream
     // What to do with an LF that completes a CRLF whose CR ended the previous (kept or removed) event.
     private enum SplitLf : byte { None, Keep, Drop }
 
+    // Pooled builder: a read that waits for the worker must not allocate a state machine per event.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
