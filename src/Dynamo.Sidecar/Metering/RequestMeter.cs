@@ -23,7 +23,6 @@ internal sealed class RequestMeter
     private bool _sawContent;
     private long _lastContentAt;
     private long _liveTokens;
-    private long _reportedCompletion;
     private Usage _usage = Usage.None;
     private bool _endedWell;
     private bool _completed;
@@ -78,15 +77,11 @@ internal sealed class RequestMeter
         if (chunk.Usage.IsReported)
         {
             _usage = chunk.Usage;
-            if (chunk.Usage.CompletionTokens >= 0)
+            if (chunk.OutputChoices > 0 && chunk.Usage.CompletionTokens >= 0)
             {
-                // With continuous_usage_stats every chunk carries the running total: its delta is exact.
-                if (chunk.OutputChoices > 0)
-                {
-                    tokens = Math.Max(0, chunk.Usage.CompletionTokens - _reportedCompletion);
-                }
-
-                _reportedCompletion = Math.Max(_reportedCompletion, chunk.Usage.CompletionTokens);
+                // A content chunk with usage (continuous_usage_stats, or a worker's last chunk) carries the
+                // running total: what it adds to the count so far is exact, and never overshoots the truth.
+                tokens = Math.Max(0, chunk.Usage.CompletionTokens - _liveTokens);
             }
         }
 
