@@ -11,7 +11,7 @@ internal readonly record struct RequestBody(string? Model, bool Stream, bool Cli
         body = default;
         try
         {
-            var reader = new Utf8JsonReader(json);
+            var reader = new Utf8JsonReader(json, OpenAiJson.ReaderOptions);
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
                 return false;

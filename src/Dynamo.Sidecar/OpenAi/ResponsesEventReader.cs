@@ -13,7 +13,7 @@ internal static class ResponsesEventReader
         facts = new ChunkFacts { Usage = Usage.None };
         try
         {
-            var reader = new Utf8JsonReader(json);
+            var reader = new Utf8JsonReader(json, OpenAiJson.ReaderOptions);
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
                 return false;

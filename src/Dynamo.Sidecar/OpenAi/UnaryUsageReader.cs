@@ -10,7 +10,7 @@ namespace Dynamo.Sidecar.OpenAi;
 internal sealed class UnaryUsageReader : IDisposable
 {
     private readonly int _maxRetainedBytes;
-    private JsonReaderState _state;
+    private JsonReaderState _state = new(OpenAiJson.ReaderOptions);
     private byte[]? _retained;
     private int _retainedLength;
     private bool _gaveUp;
@@ -106,7 +106,7 @@ internal sealed class UnaryUsageReader : IDisposable
             return false;
         }
 
-        var usageReader = new Utf8JsonReader(data[start..(int)reader.BytesConsumed]);
+        var usageReader = new Utf8JsonReader(data[start..(int)reader.BytesConsumed], OpenAiJson.ReaderOptions);
         usageReader.Read();
         Usage = UsageJson.Read(ref usageReader);
         return true;
