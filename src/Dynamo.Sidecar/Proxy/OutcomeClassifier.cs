@@ -8,8 +8,8 @@ internal static class OutcomeClassifier
 {
     public static RequestOutcome Classify(HttpContext context, MeteredExchange exchange)
     {
-        var error = context.GetForwarderErrorFeature()?.Error ?? ForwarderError.None;
-        switch (error)
+        var feature = context.GetForwarderErrorFeature();
+        switch (feature?.Error ?? ForwarderError.None)
         {
             case ForwarderError.None:
                 break;
@@ -21,9 +21,11 @@ internal static class OutcomeClassifier
                 or ForwarderError.RequestBodyClient or ForwarderError.ResponseBodyClient:
                 return RequestOutcome.Disconnected;
             case ForwarderError.ResponseBodyCanceled:
-                // YARP reports the client leaving and the worker going silent past the activity
-                // timeout alike; only the client leaving fires RequestAborted before the error.
                 return exchange.ClientLeft ? RequestOutcome.Disconnected : RequestOutcome.ResponseTimeout;
+            case ForwarderError.ResponseBodyDestination when feature!.Exception is OperationCanceledException && !exchange.ClientLeft:
+                // YARP's activity timer cancels the body read: the worker went silent mid-response.
+                // A worker that cut the connection fails the read with an IOException instead.
+                return RequestOutcome.ResponseTimeout;
             default:
                 return RequestOutcome.Internal;
         }
