@@ -68,6 +68,12 @@ internal static class UsageJson
     private static long ReadCount(ref Utf8JsonReader reader)
     {
         reader.Read();
-        return reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value) && value >= 0 ? value : -1;
+        if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value) && value >= 0)
+        {
+            return value;
+        }
+
+        reader.Skip();
+        return -1;
     }
 }

@@ -128,24 +128,23 @@ internal sealed class SseMeteringStream : ReadOnlyStream
             _end = arriving;
         }
 
-        if (_end < _buffer.Length)
+        if (_end >= _maxEventBytes)
         {
-            return true;
+            // Too large to inspect: release what we hold and let the rest of this event flow unparsed.
+            _passingOversizedEvent = true;
+            _readyEnd = _end;
+            return false;
         }
 
-        if (_buffer.Length < _maxEventBytes)
+        if (_end == _buffer.Length)
         {
-            var larger = ArrayPool<byte>.Shared.Rent(Math.Min(_buffer.Length * 2, _maxEventBytes));
+            var larger = ArrayPool<byte>.Shared.Rent(_buffer.Length * 2);
             _buffer.AsSpan(0, _end).CopyTo(larger);
             ArrayPool<byte>.Shared.Return(_buffer);
             _buffer = larger;
-            return true;
         }
 
-        // Too large to inspect: release what we hold and let the rest of this event flow unparsed.
-        _passingOversizedEvent = true;
-        _readyEnd = _end;
-        return false;
+        return true;
     }
 
     /// <summary>Frames the <paramref name="count"/> bytes just read at <c>_end</c>.</summary>
@@ -182,7 +181,8 @@ internal sealed class SseMeteringStream : ReadOnlyStream
             }
 
             var eventEnd = position + length;
-            var keep = _passingOversizedEvent || _observer.OnEvent(buffer.AsSpan(_readyEnd, eventEnd - _readyEnd));
+            var eventLength = eventEnd - _readyEnd;
+            var keep = _passingOversizedEvent || eventLength > _maxEventBytes || _observer.OnEvent(buffer.AsSpan(_readyEnd, eventLength));
             _passingOversizedEvent = false;
             if (_framer.EndsWithSplitCrlfCandidate)
             {
@@ -210,7 +210,7 @@ internal sealed class SseMeteringStream : ReadOnlyStream
     /// <summary>At the end of the stream, bytes without a closing blank line still belong to the client.</summary>
     private void ReleaseUnterminatedTail()
     {
-        if (!_passingOversizedEvent)
+        if (!_passingOversizedEvent && _end - _readyEnd <= _maxEventBytes)
         {
             _observer.OnEvent(_buffer.AsSpan(_readyEnd, _end - _readyEnd));
         }

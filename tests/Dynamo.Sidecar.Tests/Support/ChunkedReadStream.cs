@@ -20,7 +20,7 @@ internal sealed class ChunkedReadStream : ReadOnlyStream
     }
 
     /// <summary>Called before each non-empty read is served, with the index of the read (0-based).</summary>
-    public Action<int>? BeforeRead { get; init; }
+    public Action<int>? BeforeRead { get; set; }
 
     /// <summary>Number of reads (zero-byte probes included) the consumer asked for.</summary>
     public int ReadCalls { get; private set; }

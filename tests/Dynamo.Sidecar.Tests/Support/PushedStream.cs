@@ -16,7 +16,8 @@ internal sealed class PushedStream : ReadOnlyStream
     /// <summary>Shared with the test, which adds its own entries (e.g. what the client received).</summary>
     public List<string> Log { get; init; } = [];
 
-    public int PendingBytes => _current.Length - _position;
+    /// <summary>Bytes the consumer has taken so far.</summary>
+    public long Consumed { get; private set; }
 
     public void Push(byte[] piece) => _pieces.Writer.TryWrite(piece);
 
@@ -47,6 +48,7 @@ internal sealed class PushedStream : ReadOnlyStream
         var count = Math.Min(destination.Length, _current.Length - _position);
         _current.AsSpan(_position, count).CopyTo(destination.Span);
         _position += count;
+        Consumed += count;
         return count;
     }
 }
