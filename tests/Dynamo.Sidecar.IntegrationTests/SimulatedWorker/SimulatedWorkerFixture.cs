@@ -17,7 +17,8 @@ public sealed class SimulatedWorkerFixture : IAsyncLifetime
     {
         _app = SimulatedWorkerApp.Create(["--urls", "http://127.0.0.1:0", "--Worker:TokensPerSecond=0"]);
         await _app.StartAsync();
-        Client = new HttpClient { BaseAddress = new Uri(_app.Urls.Single()) };
+        // No drain on dispose: a disposed stream closes its connection at once, as a client that leaves does.
+        Client = new HttpClient(new SocketsHttpHandler { ResponseDrainTimeout = TimeSpan.Zero }) { BaseAddress = new Uri(_app.Urls.Single()) };
     }
 
     public async Task DisposeAsync()
