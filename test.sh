@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Runs every test project of the solution and ends with one line: "N passed, M failed".
+# Installs what the end-to-end tests need (idempotent, cached), runs every test project of the
+# solution, and ends with one line: "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")"
+
+# The end-to-end suite needs real parts: Prometheus, llama.cpp's llama-server, the openai npm client.
+tools/test-deps.sh || { echo; echo "0 passed, 1 failed"; exit 1; }
 
 results=$(mktemp -d)
 dotnet test Dynamo.Sidecar.sln --nologo --logger trx --results-directory "$results" "$@"
