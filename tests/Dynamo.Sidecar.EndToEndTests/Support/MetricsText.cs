@@ -1,0 +1,113 @@
+using System.Globalization;
+using System.Text;
+
+namespace Dynamo.Sidecar.EndToEndTests.Support;
+
+/// <summary>The Prometheus text exposition of <c>/metrics</c>, parsed into samples tests can read.</summary>
+internal sealed class MetricsText
+{
+    private readonly Dictionary<string, double> _samples;
+
+    private MetricsText(string raw, Dictionary<string, double> samples)
+    {
+        Raw = raw;
+        _samples = samples;
+    }
+
+    public string Raw { get; }
+
+    public static MetricsText Parse(string text)
+    {
+        var samples = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var line in text.Split('\n'))
+        {
+            if (line.Length == 0 || line[0] == '#')
+            {
+                continue;
+            }
+
+            var (name, labels, rest) = ParseSample(line);
+            var value = rest.Trim().Split(' ')[0];
+            samples[Key(name, labels)] = value switch
+            {
+                "+Inf" => double.PositiveInfinity,
+                "-Inf" => double.NegativeInfinity,
+                "NaN" => double.NaN,
+                _ => double.Parse(value, CultureInfo.InvariantCulture),
+            };
+        }
+
+        return new MetricsText(text, samples);
+    }
+
+    /// <summary>The sample's value, or 0 when the series does not exist (yet).</summary>
+    public double Value(string name, params (string Name, string Value)[] labels) =>
+        _samples.TryGetValue(Key(name, labels.ToDictionary(l => l.Name, l => l.Value)), out var value) ? value : 0;
+
+    /// <summary>Sum over every series of <paramref name="name"/> whose labels include <paramref name="labels"/>.</summary>
+    public double Sum(string name, params (string Name, string Value)[] labels)
+    {
+        var total = 0.0;
+        foreach (var (key, value) in _samples)
+        {
+            var brace = key.IndexOf('{', StringComparison.Ordinal);
+            if (key[..brace] == name && labels.All(l => key.Contains($"{l.Name}=\"{Escape(l.Value)}\"", StringComparison.Ordinal)))
+            {
+                total += value;
+            }
+        }
+
+        return total;
+    }
+
+    public bool Has(string name) => _samples.Keys.Any(k => k.StartsWith(name + "{", StringComparison.Ordinal));
+
+    private static string Key(string name, IReadOnlyDictionary<string, string> labels) =>
+        name + "{" + string.Join(",", labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}=\"{Escape(l.Value)}\"")) + "}";
+
+    private static string Escape(string value) => value.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n");
+
+    private static (string Name, Dictionary<string, string> Labels, string Tail) ParseSample(string line)
+    {
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        var brace = line.IndexOf('{', StringComparison.Ordinal);
+        var space = line.IndexOf(' ', StringComparison.Ordinal);
+        if (brace < 0 || (space >= 0 && space < brace))
+        {
+            return (line[..space], labels, line[space..]);
+        }
+
+        var name = line[..brace];
+        var i = brace + 1;
+        while (line[i] != '}')
+        {
+            var eq = line.IndexOf('=', i);
+            var labelName = line[i..eq];
+            i = eq + 2; // skip ="
+            var value = new StringBuilder();
+            while (line[i] != '"')
+            {
+                if (line[i] == '\\')
+                {
+                    i++;
+                    value.Append(line[i] == 'n' ? '\n' : line[i]);
+                }
+                else
+                {
+                    value.Append(line[i]);
+                }
+
+                i++;
+            }
+
+            labels[labelName] = value.ToString();
+            i++; // closing quote
+            if (line[i] == ',')
+            {
+                i++;
+            }
+        }
+
+        return (name, labels, line[(i + 1)..]);
+    }
+}
