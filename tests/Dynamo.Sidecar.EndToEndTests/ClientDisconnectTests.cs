@@ -61,17 +61,17 @@ public sealed class ClientDisconnectTests(LlamaFixture llama, ITestOutputHelper 
 
         output.WriteLine($"llama-server's slot went idle {stopped.ElapsedMilliseconds} ms after the client disconnected");
         var metrics = new MetricsDelta(before, await llama.Sidecar.ScrapeAfterAsync(before, 1));
-        var cancelled = metrics.Of(
+        var cancelled = metrics.Sum(
             "requests_total",
             ("endpoint", "chat_completions"),
             ("request_type", "stream"),
             ("status", "error"),
             ("error_type", "cancelled"));
         Assert.True(cancelled == 1, $"the sidecar did not count the disconnect as cancelled:\n{metrics.Describe()}");
-        Assert.Equal(1, metrics.Of("model_cancellation_total", ("model", LlamaFixture.Model)));
-        Assert.Equal(1, metrics.Of("disconnected_clients"));
+        Assert.Equal(1, metrics.Sum("model_cancellation_total", ("model", LlamaFixture.Model)));
+        Assert.Equal(1, metrics.Sum("disconnected_clients"));
         Assert.Equal(0, metrics.After.Sum("dynamo_frontend_inflight_requests"));
-        Assert.True(metrics.Of("output_tokens_total", ("model", LlamaFixture.Model)) >= 19, metrics.Describe());
+        Assert.True(metrics.Sum("output_tokens_total", ("model", LlamaFixture.Model)) >= 19, metrics.Describe());
     }
 
     private async Task WaitForIdleSlotsAsync(TimeSpan timeout)

@@ -71,7 +71,7 @@ public sealed class OpenAiDotnetClientTests(LlamaFixture llama)
         Assert.Equal(direct.View, through.View);
         Assert.Equal(direct.RawJson, through.RawJson);
         AssertMetered(metrics, "chat_completions", "unary", through.View.Usage!);
-        Assert.Equal(0, metrics.Of("time_to_first_token_seconds_count", Tiny));
+        Assert.Equal(0, metrics.Sum("time_to_first_token_seconds_count", Tiny));
     }
 
     [Theory]
@@ -106,8 +106,8 @@ public sealed class OpenAiDotnetClientTests(LlamaFixture llama)
 
         Assert.Equal(direct, through);
         Assert.Null(WireEvents.Usage(through));
-        Assert.Equal(MaxTokens, metrics.Of("output_tokens_total", Tiny));
-        Assert.Equal(MaxTokens, metrics.Of("output_sequence_tokens_sum", Tiny));
+        Assert.Equal(MaxTokens, metrics.Sum("output_tokens_total", Tiny));
+        Assert.Equal(MaxTokens, metrics.Sum("output_sequence_tokens_sum", Tiny));
     }
 
     [Fact]
@@ -120,24 +120,24 @@ public sealed class OpenAiDotnetClientTests(LlamaFixture llama)
         var metrics = new MetricsDelta(before, await llama.Sidecar.ScrapeAfterAsync(before, 2));
 
         Assert.True(second.Cached > 0, $"llama-server reported no cached tokens for a repeated prompt: {second}");
-        Assert.Equal(2, metrics.Of("cached_sequence_length_count", Tiny));
-        Assert.Equal((double)((first.Cached ?? 0) + second.Cached!.Value), metrics.Of("cached_sequence_length_sum", Tiny));
-        Assert.True(metrics.Of("cached_sequence_length_sum", Tiny) > 0, metrics.Describe());
-        Assert.Equal(first.Input + second.Input, metrics.Of("input_sequence_tokens_sum", Tiny));
-        Assert.Equal(first.Output + second.Output, metrics.Of("output_tokens_total", Tiny));
+        Assert.Equal(2, metrics.Sum("cached_sequence_length_count", Tiny));
+        Assert.Equal((double)((first.Cached ?? 0) + second.Cached!.Value), metrics.Sum("cached_sequence_length_sum", Tiny));
+        Assert.True(metrics.Sum("cached_sequence_length_sum", Tiny) > 0, metrics.Describe());
+        Assert.Equal(first.Input + second.Input, metrics.Sum("input_sequence_tokens_sum", Tiny));
+        Assert.Equal(first.Output + second.Output, metrics.Sum("output_tokens_total", Tiny));
     }
 
     private static void AssertMetered(MetricsDelta metrics, string endpoint, string requestType, TokenUsage usage)
     {
         var observed = new
         {
-            Requests = metrics.Of("requests_total", ("endpoint", endpoint), ("request_type", requestType), ("status", "success"), ("error_type", "")),
-            Isl = metrics.Of("input_sequence_tokens_sum", Tiny),
-            IslCount = metrics.Of("input_sequence_tokens_count", Tiny),
-            Osl = metrics.Of("output_sequence_tokens_sum", Tiny),
-            OutputTokens = metrics.Of("output_tokens_total", Tiny),
-            Cached = metrics.Of("cached_sequence_length_sum", Tiny),
-            CachedCount = metrics.Of("cached_sequence_length_count", Tiny),
+            Requests = metrics.Sum("requests_total", ("endpoint", endpoint), ("request_type", requestType), ("status", "success"), ("error_type", "")),
+            Isl = metrics.Sum("input_sequence_tokens_sum", Tiny),
+            IslCount = metrics.Sum("input_sequence_tokens_count", Tiny),
+            Osl = metrics.Sum("output_sequence_tokens_sum", Tiny),
+            OutputTokens = metrics.Sum("output_tokens_total", Tiny),
+            Cached = metrics.Sum("cached_sequence_length_sum", Tiny),
+            CachedCount = metrics.Sum("cached_sequence_length_count", Tiny),
         };
         var expected = new
         {

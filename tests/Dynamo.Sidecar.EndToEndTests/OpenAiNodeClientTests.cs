@@ -36,9 +36,9 @@ public sealed class OpenAiNodeClientTests(LlamaFixture llama)
         Assert.Equal(12, (int)through["completionsStream"]!["usage"]!["completion_tokens"]!);
         Assert.Equal(12, (int)through["chatUnary"]!["usage"]!["completion_tokens"]!);
 
-        Assert.Equal(5, metrics.Of("requests_total", ("status", "success")));
-        Assert.Equal(5 * 12, metrics.Of("output_tokens_total"));
-        Assert.Equal(5, metrics.Of("input_sequence_tokens_count"));
+        Assert.Equal(5, metrics.Sum("requests_total", ("status", "success")));
+        Assert.Equal(5 * 12, metrics.Sum("output_tokens_total"));
+        Assert.Equal(5, metrics.Sum("input_sequence_tokens_count"));
     }
 
     private static async Task<JsonNode> SummarizeAsync(Uri baseAddress)

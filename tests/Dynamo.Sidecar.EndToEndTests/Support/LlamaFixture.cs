@@ -73,7 +73,7 @@ public sealed class LlamaFixture : IAsyncLifetime
         }
 
         Llama = new HttpClient { BaseAddress = LlamaAddress, Timeout = TimeSpan.FromSeconds(60) };
-        _sidecar = await SidecarHost.StartAsync(LlamaAddress);
+        _sidecar = await SidecarHost.StartAsync(LlamaAddress.ToString());
         Proxy = new HttpClient { BaseAddress = _sidecar.ProxyAddress, Timeout = TimeSpan.FromSeconds(60) };
     }
 

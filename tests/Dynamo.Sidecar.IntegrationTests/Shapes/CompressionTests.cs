@@ -32,7 +32,8 @@ public sealed class CompressionTests
             context.Response.Headers.ContentEncoding = "gzip";
             await context.Response.Body.WriteAsync(gzipped);
         });
-        await using var sidecar = await LoggingSidecarHost.StartAsync(worker.Address);
+        var logs = new LogCapture();
+        await using var sidecar = await SidecarHost.StartAsync(worker.Address, logs);
         var before = await sidecar.ScrapeAsync();
 
         const int requests = 3;
@@ -61,7 +62,7 @@ public sealed class CompressionTests
         Assert.Equal(0, delta.Value("inter_token_latency_seconds_count", ("model", Model)));
         Assert.Equal(requests, delta.Value("request_duration_seconds_count", ("model", Model)));
 
-        var lines = sidecar.Logs.Lines.ToList();
+        var lines = logs.Lines.ToList();
         var encoded = Assert.Single(lines, l => l.EventId.Name == "EncodedResponseNotMetered");
         Assert.Equal(LogLevel.Warning, encoded.Level);
         Assert.Contains("gzip", encoded.Message, StringComparison.Ordinal);
@@ -79,7 +80,8 @@ public sealed class CompressionTests
             context.Response.Headers.ContentEncoding = "gzip";
             await context.Response.Body.WriteAsync(gzipped);
         });
-        await using var sidecar = await LoggingSidecarHost.StartAsync(worker.Address);
+        var logs = new LogCapture();
+        await using var sidecar = await SidecarHost.StartAsync(worker.Address, logs);
         var before = await sidecar.ScrapeAsync();
 
         var (response, received) = await Requests.PostAsync(sidecar.Client, "/v1/chat/completions", $$"""{"model":"{{Model}}"}""");
@@ -90,7 +92,7 @@ public sealed class CompressionTests
         delta.AssertOneRequest(Model, "chat_completions", "unary");
         Assert.Equal(0, delta.Value("input_sequence_tokens_count", ("model", Model)));
         Assert.Equal(0, delta.Value("output_tokens_total", ("model", Model)));
-        Assert.Single(sidecar.Logs.Lines, l => l.EventId.Name == "EncodedResponseNotMetered");
+        Assert.Single(logs.Lines, l => l.EventId.Name == "EncodedResponseNotMetered");
     }
 
     private static byte[] Gzip(byte[] data)

@@ -407,7 +407,7 @@ public class RequestMeterTests
         meter.Complete(RequestOutcome.Success);
         var scrape = Scrape();
 
-        static string[] Les(MetricsScrape s, string name) => [.. s.Samples.Keys
+        static string[] Les(MetricsScrape s, string name) => [.. s.Series
             .Where(k => k.StartsWith(MetricsScrape.Prefix + name + "_bucket{", StringComparison.Ordinal))
             .Select(k =>
             {

@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Text;
 
-namespace Dynamo.Sidecar.IntegrationTests.Support;
+namespace Dynamo.Sidecar.Testing;
 
 /// <summary>The Prometheus text exposition of <c>/metrics</c>, parsed into samples tests can read.</summary>
-internal sealed class MetricsText
+public sealed class MetricsText
 {
     private readonly Dictionary<string, double> _samples;
 
@@ -40,9 +40,15 @@ internal sealed class MetricsText
         return new MetricsText(text, samples);
     }
 
+    /// <summary>Every series, as <c>name{label="value",...}</c> with labels sorted, in the order exported.</summary>
+    public IEnumerable<string> Series => _samples.Keys;
+
     /// <summary>The sample's value, or 0 when the series does not exist (yet).</summary>
     public double Value(string name, params (string Name, string Value)[] labels) =>
-        _samples.TryGetValue(Key(name, labels.ToDictionary(l => l.Name, l => l.Value)), out var value) ? value : 0;
+        TryGetValue(name, out var value, labels) ? value : 0;
+
+    public bool TryGetValue(string name, out double value, params (string Name, string Value)[] labels) =>
+        _samples.TryGetValue(Key(name, labels.ToDictionary(l => l.Name, l => l.Value)), out value);
 
     /// <summary>Sum over every series of <paramref name="name"/> whose labels include <paramref name="labels"/>.</summary>
     public double Sum(string name, params (string Name, string Value)[] labels)

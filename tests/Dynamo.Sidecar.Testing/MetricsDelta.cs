@@ -1,12 +1,13 @@
-using Dynamo.Sidecar.IntegrationTests.Support;
+using Xunit;
 
-namespace Dynamo.Sidecar.IntegrationTests.Shapes;
+
+namespace Dynamo.Sidecar.Testing;
 
 /// <summary>
 /// What <c>/metrics</c> gained between two scrapes. Names are given without the
 /// <c>dynamo_frontend_</c> prefix; gauges are read from the later scrape with <see cref="After"/>.
 /// </summary>
-internal sealed class MetricsDelta(MetricsText before, MetricsText after)
+public sealed class MetricsDelta(MetricsText before, MetricsText after)
 {
     public const string Prefix = "dynamo_frontend_";
 
@@ -67,4 +68,7 @@ internal sealed class MetricsDelta(MetricsText before, MetricsText after)
     /// <summary>Count and sum a histogram gained.</summary>
     public (double Count, double Sum) Histogram(string name, string model) =>
         (Value(name + "_count", ("model", model)), Value(name + "_sum", ("model", model)));
+
+    /// <summary>The sidecar's own series in the later scrape, without buckets: for failure messages.</summary>
+    public string Describe() => string.Join('\n', After.Raw.Split('\n').Where(l => l.StartsWith(Prefix, StringComparison.Ordinal) && !l.Contains("_bucket", StringComparison.Ordinal)));
 }

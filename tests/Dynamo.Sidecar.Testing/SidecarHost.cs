@@ -1,17 +1,17 @@
+using Dynamo.Sidecar.Admin;
 using Dynamo.Sidecar.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace Dynamo.Sidecar.EndToEndTests.Support;
+namespace Dynamo.Sidecar.Testing;
 
 /// <summary>
 /// The whole sidecar, as Program.cs builds it, on real Kestrel sockets bound to loopback with free
 /// ports, with the shipped appsettings.json and the worker address given the way an operator would.
 /// Each host has its own metrics registry, so a fresh one starts from zero.
 /// </summary>
-internal sealed class SidecarHost : IAsyncDisposable
+public sealed class SidecarHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
@@ -20,16 +20,22 @@ internal sealed class SidecarHost : IAsyncDisposable
         _app = app;
         ProxyAddress = proxy;
         AdminAddress = admin;
+        Client = new HttpClient { BaseAddress = proxy, Timeout = TimeSpan.FromSeconds(60) };
         AdminClient = new HttpClient { BaseAddress = admin, Timeout = TimeSpan.FromSeconds(30) };
     }
 
     public Uri ProxyAddress { get; }
-
     public Uri AdminAddress { get; }
-
+    public HttpClient Client { get; }
     public HttpClient AdminClient { get; }
+    public IServiceProvider Services => _app.Services;
 
-    public static async Task<SidecarHost> StartAsync(Uri workerAddress)
+    /// <param name="settings">Configuration as <c>Key=value</c>, e.g. <c>Sidecar:Metrics:MaxModels=3</c>.</param>
+    public static Task<SidecarHost> StartAsync(string workerAddress, params string[] settings) =>
+        StartAsync(workerAddress, logs: null, settings);
+
+    /// <param name="logs">Receives every log line the sidecar writes; none are written when null.</param>
+    public static async Task<SidecarHost> StartAsync(string workerAddress, ILoggerProvider? logs, params string[] settings)
     {
         string[] args =
         [
@@ -37,6 +43,7 @@ internal sealed class SidecarHost : IAsyncDisposable
             "--Sidecar:AdminPort=0",
             "--Sidecar:AdminAddress=127.0.0.1",
             $"--ReverseProxy:Clusters:worker:Destinations:primary:Address={workerAddress}",
+            .. settings.Select(s => "--" + s),
         ];
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -44,30 +51,31 @@ internal sealed class SidecarHost : IAsyncDisposable
             ContentRootPath = AppContext.BaseDirectory,
         });
         builder.Logging.ClearProviders();
+        if (logs is not null)
+        {
+            builder.Logging.AddProvider(logs);
+        }
+
         builder.AddSidecar();
         var app = builder.Build();
         app.MapSidecar();
         await app.StartAsync();
-        return new SidecarHost(app, new Uri(app.Urls.First()), FindAdminAddress(app));
+        var admin = app.Services.GetRequiredService<AdminServer>().Address!;
+        return new SidecarHost(app, new Uri(app.Urls.First()), admin);
     }
-
-    public async Task<MetricsText> ScrapeAsync() => MetricsText.Parse(await ScrapeTextAsync());
 
     public Task<string> ScrapeTextAsync() => AdminClient.GetStringAsync("/metrics");
 
-    /// <summary>
-    /// Scrapes until <paramref name="requests"/> more requests have ended than in <paramref name="before"/>
-    /// and none is in flight: a request's accounting closes just after its last byte.
-    /// </summary>
-    public async Task<MetricsText> ScrapeAfterAsync(MetricsText before, int requests)
+    public async Task<MetricsText> ScrapeAsync() => MetricsText.Parse(await ScrapeTextAsync());
+
+    /// <summary>Scrapes until <paramref name="condition"/> holds: a request's accounting closes just after its last byte.</summary>
+    public async Task<MetricsText> ScrapeUntilAsync(Func<MetricsText, bool> condition)
     {
-        var target = before.Sum("dynamo_frontend_requests_total") + requests;
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         while (true)
         {
             var metrics = await ScrapeAsync();
-            if ((metrics.Sum("dynamo_frontend_requests_total") >= target && metrics.Sum("dynamo_frontend_inflight_requests") == 0)
-                || DateTime.UtcNow > deadline)
+            if (condition(metrics) || DateTime.UtcNow > deadline)
             {
                 return metrics;
             }
@@ -76,27 +84,18 @@ internal sealed class SidecarHost : IAsyncDisposable
         }
     }
 
+    /// <summary>Scrapes until <paramref name="requests"/> more requests have ended than in <paramref name="before"/> and none is in flight.</summary>
+    public Task<MetricsText> ScrapeAfterAsync(MetricsText before, int requests)
+    {
+        var target = before.Sum("dynamo_frontend_requests_total") + requests;
+        return ScrapeUntilAsync(m => m.Sum("dynamo_frontend_requests_total") >= target && m.Sum("dynamo_frontend_inflight_requests") == 0);
+    }
+
     public async ValueTask DisposeAsync()
     {
+        Client.Dispose();
         AdminClient.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
-    }
-
-    /// <summary>
-    /// The admin listener is a hosted service of its own that publishes where it bound (port 0 here);
-    /// its type is internal to the sidecar, so it is found by that public <c>Address</c> property.
-    /// </summary>
-    private static Uri FindAdminAddress(WebApplication app)
-    {
-        foreach (var service in app.Services.GetServices<IHostedService>())
-        {
-            if (service.GetType().GetProperty("Address")?.GetValue(service) is Uri address)
-            {
-                return address;
-            }
-        }
-
-        throw new InvalidOperationException("the sidecar's admin listener did not report its address");
     }
 }
