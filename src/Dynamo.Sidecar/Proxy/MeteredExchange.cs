@@ -15,7 +15,4 @@ internal sealed class MeteredExchange(RequestMeter meter, bool removeUsageChunk)
 
     /// <summary>The response was an SSE stream the meter read, so how it ended can be judged.</summary>
     public bool StreamInspected { get; set; }
-
-    /// <summary>The client's connection went away before the forwarder reported an error of its own.</summary>
-    public bool ClientLeft { get; set; }
 }

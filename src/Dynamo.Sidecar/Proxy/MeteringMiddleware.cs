@@ -3,7 +3,6 @@ using Dynamo.Sidecar.Metering;
 using Dynamo.Sidecar.OpenAi;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
-using Yarp.ReverseProxy.Forwarder;
 
 namespace Dynamo.Sidecar.Proxy;
 
@@ -45,11 +44,6 @@ internal sealed class MeteringMiddleware(
         // An encoded response could not be read; the worker compresses only when asked to.
         context.Request.Headers.Remove(HeaderNames.AcceptEncoding);
 
-        using var clientLeft = context.RequestAborted.Register(static state =>
-        {
-            var (context, exchange) = ((HttpContext, MeteredExchange))state!;
-            exchange.ClientLeft = context.GetForwarderErrorFeature() is null;
-        }, (context, exchange));
         try
         {
             await next(context);

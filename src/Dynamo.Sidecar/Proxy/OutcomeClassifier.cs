@@ -18,12 +18,11 @@ internal static class OutcomeClassifier
             case ForwarderError.RequestTimedOut:
                 return RequestOutcome.ResponseTimeout;
             case ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled
-                or ForwarderError.RequestBodyClient or ForwarderError.ResponseBodyClient:
+                or ForwarderError.RequestBodyClient or ForwarderError.ResponseBodyClient or ForwarderError.ResponseBodyCanceled:
+                // YARP reports "canceled" only when the client's RequestAborted fired, not for its own activity timer.
                 return RequestOutcome.Disconnected;
-            case ForwarderError.ResponseBodyCanceled:
-                return exchange.ClientLeft ? RequestOutcome.Disconnected : RequestOutcome.ResponseTimeout;
-            case ForwarderError.ResponseBodyDestination when feature!.Exception is OperationCanceledException && !exchange.ClientLeft:
-                // YARP's activity timer cancels the body read: the worker went silent mid-response.
+            case ForwarderError.ResponseBodyDestination when feature!.Exception is OperationCanceledException:
+                // YARP's activity timer cancelled the body read: the worker went silent mid-response.
                 // A worker that cut the connection fails the read with an IOException instead.
                 return RequestOutcome.ResponseTimeout;
             default:
