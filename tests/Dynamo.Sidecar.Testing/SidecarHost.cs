@@ -91,6 +91,9 @@ public sealed class SidecarHost : IAsyncDisposable
         return ScrapeUntilAsync(m => m.Sum("dynamo_frontend_requests_total") >= target && m.Sum("dynamo_frontend_inflight_requests") == 0);
     }
 
+    /// <summary>Begins the shutdown SIGTERM begins: stop accepting, let requests in flight finish.</summary>
+    public Task StopAsync() => _app.StopAsync();
+
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();

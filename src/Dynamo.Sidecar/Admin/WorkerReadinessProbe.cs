@@ -6,11 +6,13 @@ namespace Dynamo.Sidecar.Admin;
 
 /// <summary>
 /// Answers <c>/readyz</c>: ready while at least one configured worker destination answers its
-/// readiness path with a status below 500 (vLLM and SGLang answer <c>/health</c> only once the model is loaded).
+/// readiness path with a status below 500 (vLLM and SGLang answer <c>/health</c> only once the model is loaded),
+/// and not once the sidecar has begun to shut down.
 /// </summary>
 internal sealed class WorkerReadinessProbe(
     IProxyStateLookup proxyState,
     IOptions<SidecarOptions> options,
+    IHostApplicationLifetime lifetime,
     ILogger<WorkerReadinessProbe> logger) : IDisposable
 {
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(2);
@@ -24,6 +26,12 @@ internal sealed class WorkerReadinessProbe(
 
     public async Task<bool> IsReadyAsync(CancellationToken cancellationToken)
     {
+        if (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            // Draining after SIGTERM: let Kubernetes take the pod out of the Service while streams finish.
+            return false;
+        }
+
         foreach (var cluster in proxyState.GetClusters())
         {
             foreach (var destination in cluster.Destinations.Values)
