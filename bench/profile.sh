@@ -4,6 +4,7 @@
 #
 #   bench/profile.sh                 both, 8 s of samples each, after 8 s of load
 #   PROFILE_TARGETS=sidecar bench/profile.sh
+#   PROFILE_LOAD="--streams 256 --tokens 400 --rate 20" bench/profile.sh    the latency shape instead
 #
 # JIT-compiled code is named through the runtime's perf map (DOTNET_PerfMapEnabled=1); that needs
 # W^X off (DOTNET_EnableWriteXorExecute=0), or perf sees the code only as an anonymous memfd. Both
@@ -40,7 +41,7 @@ profile() { # name metering
   local pid=$!
   started+=("$pid")
   sleep 3
-  "${load_tool[@]}" --url "http://127.0.0.1:$port" --streams 64 --tokens 2000 --rate 0 --duration 18 --pid "$pid" --label "$1" >"$out/$1-load.txt" 2>&1 &
+  "${load_tool[@]}" --url "http://127.0.0.1:$port" ${PROFILE_LOAD:---streams 64 --tokens 2000 --rate 0 --duration 18} --pid "$pid" --label "$1" >"$out/$1-load.txt" 2>&1 &
   local load=$!
   sleep 8
   perf record -F 999 -g -p "$pid" -o "$out/$1.perf" -- sleep 8 >/dev/null 2>&1

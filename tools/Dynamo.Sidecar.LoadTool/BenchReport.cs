@@ -46,15 +46,15 @@ internal static class BenchReport
             var first = rows[0].Result;
             text.AppendLine(C, $"#### {scenario}: {first.Streams} streams x {first.Tokens} tokens, worker at {(first.Rate is 0 or null ? "full speed" : $"{first.Rate} tokens/s")}");
             text.AppendLine();
-            text.AppendLine("| target | events/s | TTFT p50 / p99 ms | gap p50 / p99 ms | added gap p50 / p99 ms | proxy CPU s | proxy CPU µs/event | proxy RSS idle / peak MiB | proxy KiB per open stream | load tool CPU s (cores) | errors |");
-            text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            text.AppendLine("| target | events/s | TTFT p50 / p99 ms | gap p50 / p99 ms | added gap p50 / p99 ms | proxy CPU s | proxy CPU µs/event | proxy RSS idle / peak (VmHWM) MiB | proxy KiB per open stream | load tool CPU s (cores) | machine load (1 min) | errors |");
+            text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var (target, r) in rows)
             {
                 var p = r.Proxy;
                 text.AppendLine(C, $"| {target} | {r.EventsPerSecond:N0} | {Pair(r.TtftMs)} | {Pair(r.GapMs)} | {Pair(r.AddedGapMs)} | "
                     + $"{(p is null ? "-" : p.CpuSeconds.ToString("F2", C))} | {(p?.CpuMicrosecondsPerEvent is { } us ? us.ToString("F2", C) : "-")} | "
-                    + $"{(p is null ? "-" : $"{Mib(p.RssIdleBytes)} / {Mib(p.RssPeakSampledBytes)}")} | {(p?.RssPerOpenStreamBytes is { } b ? (b / 1024.0).ToString("F1", C) : "-")} | "
-                    + $"{r.LoadToolCpuSeconds:F2} ({r.LoadToolCores:F2}) | {r.Errors} |");
+                    + $"{(p is null ? "-" : $"{Mib(p.RssIdleBytes)} / {Mib(p.VmHwmBytes)}")} | {(p?.RssPerOpenStreamBytes is { } b ? (b / 1024.0).ToString("F1", C) : "-")} | "
+                    + $"{r.LoadToolCpuSeconds:F2} ({r.LoadToolCores:F2}) | {string.Join(" → ", r.LoadAverage.Select(l => l.ToString("F1", C)))} | {r.Errors} |");
             }
 
             text.AppendLine();

@@ -118,6 +118,7 @@ internal static class LoadCommand
         using var samplerStop = new CancellationTokenSource();
         var sampling = sampler?.RunAsync(SampleInterval, samplerStop.Token) ?? Task.CompletedTask;
 
+        var loadBefore = ProcessStats.LoadAverage();
         var started = Stopwatch.GetTimestamp();
         if (options.Duration is { } duration)
         {
@@ -215,6 +216,7 @@ internal static class LoadCommand
             AddedTtftMs = LoadResult.Added(ttft, baseline?.TtftMs),
             Proxy = proxy,
             WorkerCpuSeconds = workerCpu,
+            LoadAverage = [loadBefore, ProcessStats.LoadAverage()],
             LoadToolCpuSeconds = selfCpu,
             LoadToolCores = wall > 0 ? selfCpu / wall : 0,
         };
@@ -263,6 +265,7 @@ internal static class LoadCommand
             text.AppendLine(c, $"  worker CPU {worker:F2} s");
         }
 
+        text.AppendLine(c, $"  machine load average (1 min) {string.Join(" -> ", r.LoadAverage.Select(l => l.ToString("F2", c)))}");
         text.AppendLine(c, $"  load tool CPU {r.LoadToolCpuSeconds:F2} s ({r.LoadToolCores:F2} cores of {Environment.ProcessorCount})");
         return text.ToString().TrimEnd();
     }

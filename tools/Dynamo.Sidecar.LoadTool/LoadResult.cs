@@ -71,6 +71,9 @@ internal sealed record LoadResult
     public ProcessUsage? Proxy { get; init; }
     public double? WorkerCpuSeconds { get; init; }
 
+    /// <summary>The machine's 1-minute load average when the window opened and when it closed (others' work shows here).</summary>
+    public double[] LoadAverage { get; init; } = [];
+
     public required double LoadToolCpuSeconds { get; init; }
 
     /// <summary>Load tool CPU seconds per wall second: 1.0 is one core busy all the time.</summary>

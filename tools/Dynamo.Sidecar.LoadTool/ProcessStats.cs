@@ -38,5 +38,9 @@ internal static class ProcessStats
 
     public static long StatusBytes(IReadOnlyList<int> pids, string key) => pids.Sum(pid => StatusBytes(pid, key));
 
+    /// <summary>The 1-minute load average (first field of <c>/proc/loadavg</c>).</summary>
+    public static double LoadAverage() =>
+        double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], CultureInfo.InvariantCulture);
+
     public static bool Exists(int pid) => Directory.Exists($"/proc/{pid}");
 }

@@ -24,6 +24,9 @@ internal sealed class SidecarMetrics
     {
         var prefix = options.Value.Metrics.Prefix + "_";
         var factory = Metrics.WithCustomRegistry(Registry);
+        // Dynamo's metrics carry no exemplars; prometheus-net's default would capture the request's trace
+        // context on every Inc and Observe, a quarter of the sidecar's CPU per event under a fast worker.
+        factory.ExemplarBehavior = ExemplarBehavior.NoExemplars();
 
         RequestsStarted = factory.CreateCounter(prefix + "requests_started_total", "Metered requests accepted.", RequestLabels);
         Requests = factory.CreateCounter(prefix + "requests_total", "Metered requests ended, by status and error type.", OutcomeLabels);
