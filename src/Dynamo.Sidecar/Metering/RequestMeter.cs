@@ -10,6 +10,10 @@ namespace Dynamo.Sidecar.Metering;
 /// </summary>
 internal sealed class RequestMeter
 {
+    // Far above any real chunk (speculative decoding emits tens of tokens), far below what would
+    // overflow the histogram's count if a worker reported an absurd usage.
+    private const long MaxLatencyObservationsPerChunk = 65_536;
+
     private readonly SidecarMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly long _acceptedAt;
@@ -159,13 +163,14 @@ internal sealed class RequestMeter
         else if (tokens > 0)
         {
             var perToken = _time.GetElapsedTime(_lastContentAt, now).TotalSeconds / tokens;
-            _interTokenLatency.Observe(perToken, tokens);
+            _interTokenLatency.Observe(perToken, Math.Min(tokens, MaxLatencyObservationsPerChunk));
             _lastContentAt = now;
         }
 
         if (tokens > 0)
         {
-            _liveTokens += tokens;
+            // Saturate: a worker reporting an absurd count must not wrap the live count negative.
+            _liveTokens = tokens > long.MaxValue - _liveTokens ? long.MaxValue : _liveTokens + tokens;
             _outputTokens.Inc(tokens);
         }
     }

@@ -19,7 +19,7 @@ internal static class CompletionChunkReader
                 return false;
             }
 
-            var choicesEmpty = false;
+            bool choicesEmpty = false, usageObject = false;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 if (reader.ValueTextEquals("choices"u8))
@@ -30,6 +30,7 @@ internal static class CompletionChunkReader
                 else if (reader.ValueTextEquals("usage"u8))
                 {
                     reader.Read();
+                    usageObject = reader.TokenType == JsonTokenType.StartObject;
                     facts.Usage = UsageJson.Read(ref reader);
                 }
                 else
@@ -39,11 +40,19 @@ internal static class CompletionChunkReader
                 }
             }
 
-            facts.IsUsageOnly = choicesEmpty && facts.Usage.IsReported;
+            if (!OpenAiJson.EndsAfterRoot(ref reader))
+            {
+                facts = new ChunkFacts { Usage = Usage.None };
+                return false;
+            }
+
+            // Whatever its counts look like, a chunk with no choices and a usage object is the one include_usage adds.
+            facts.IsUsageOnly = choicesEmpty && usageObject;
             return true;
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: a string that is not valid UTF-8 once unescaped.
             facts = new ChunkFacts { Usage = Usage.None };
             return false;
         }

@@ -25,11 +25,14 @@ internal static class ResponsesEventReader
                 if (reader.ValueTextEquals("type"u8))
                 {
                     reader.Read();
-                    if (reader.TokenType == JsonTokenType.String && !reader.HasValueSequence)
+                    if (reader.TokenType == JsonTokenType.String)
                     {
-                        var type = reader.ValueSpan;
-                        isDelta = type.EndsWith(".delta"u8);
-                        ended = type.SequenceEqual("response.completed"u8) || type.SequenceEqual("response.incomplete"u8);
+                        isDelta = IsDeltaType(ref reader);
+                        ended = reader.ValueTextEquals("response.completed"u8) || reader.ValueTextEquals("response.incomplete"u8);
+                    }
+                    else
+                    {
+                        reader.Skip();
                     }
                 }
                 else if (reader.ValueTextEquals("delta"u8))
@@ -50,13 +53,41 @@ internal static class ResponsesEventReader
                 }
             }
 
+            if (!OpenAiJson.EndsAfterRoot(ref reader))
+            {
+                facts = new ChunkFacts { Usage = Usage.None };
+                return false;
+            }
+
             facts.OutputChoices = isDelta && hasDelta ? 1 : 0;
             facts.Finished = ended;
             return true;
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: a string that is not valid UTF-8 once unescaped.
             facts = new ChunkFacts { Usage = Usage.None };
+            return false;
+        }
+    }
+
+    private static bool IsDeltaType(ref Utf8JsonReader reader)
+    {
+        if (!reader.ValueIsEscaped && !reader.HasValueSequence)
+        {
+            return reader.ValueSpan.EndsWith(".delta"u8);
+        }
+
+        // Event types are short; an escaped one is unescaped on the stack.
+        Span<byte> type = stackalloc byte[128];
+        try
+        {
+            return reader.ValueSpan.Length <= type.Length
+                && type[..reader.CopyString(type)].EndsWith(".delta"u8);
+        }
+        catch (InvalidOperationException)
+        {
+            // Not valid UTF-8 once unescaped: not an event type we know.
             return false;
         }
     }

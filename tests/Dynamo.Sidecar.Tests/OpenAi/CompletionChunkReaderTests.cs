@@ -74,7 +74,6 @@ public class CompletionChunkReaderTests
     [Theory]
     [InlineData("""{"choices":[],"usage":null}""")]
     [InlineData("""{"choices":[]}""")]
-    [InlineData("""{"choices":[],"usage":{}}""")]
     [InlineData("""{"usage":{"prompt_tokens":3,"completion_tokens":2}}""")]
     [InlineData("""{"choices":null,"usage":{"prompt_tokens":3,"completion_tokens":2}}""")]
     [InlineData("""{"choices":[{"index":0,"delta":{}}],"usage":{"prompt_tokens":3,"completion_tokens":2}}""")]
