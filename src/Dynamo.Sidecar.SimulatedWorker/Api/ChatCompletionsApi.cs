@@ -13,17 +13,13 @@ internal static class ChatCompletionsApi
         using (var prompt = new PooledByteBuffer())
         {
             var root = document.RootElement;
-            var model = OpenAiRequest.GetModel(root);
+            // The model is checked first, so a request without one is answered as vLLM does.
+            OpenAiRequest.GetModel(root);
             var messageCount = PromptReader.AppendMessages(OpenAiRequest.GetRequired(root, "messages"), "messages", prompt);
             var maxTokens = OpenAiRequest.GetPositiveInt(root, "max_completion_tokens")
                 ?? OpenAiRequest.GetPositiveInt(root, "max_tokens")
                 ?? engine.Options.DefaultMaxTokens;
-            var choices = OpenAiRequest.GetPositiveInt(root, "n") ?? 1;
-            var stream = OpenAiRequest.GetBool(root, "stream");
-            var usage = OpenAiRequest.GetStreamUsage(root);
-            var pacing = Pacing.Resolve(engine.Options, context.Request.Headers);
-            job = new GenerationJob(model, engine.UnixTimeSeconds, engine.Admit(prompt.WrittenSpan, messageCount),
-                maxTokens, choices, stream, usage, pacing);
+            job = CompletionJobs.Create(context, engine, root, prompt, messageCount, maxTokens);
         }
 
         await engine.RunAsync(context, new ChatCompletionWire(context.Response.BodyWriter, job), job);

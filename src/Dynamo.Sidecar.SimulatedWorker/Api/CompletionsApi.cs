@@ -13,15 +13,11 @@ internal static class CompletionsApi
         using (var prompt = new PooledByteBuffer())
         {
             var root = document.RootElement;
-            var model = OpenAiRequest.GetModel(root);
+            // The model is checked first, so a request without one is answered as vLLM does.
+            OpenAiRequest.GetModel(root);
             PromptReader.AppendStrings(OpenAiRequest.GetRequired(root, "prompt"), "prompt", prompt);
             var maxTokens = OpenAiRequest.GetPositiveInt(root, "max_tokens") ?? engine.Options.DefaultMaxTokens;
-            var choices = OpenAiRequest.GetPositiveInt(root, "n") ?? 1;
-            var stream = OpenAiRequest.GetBool(root, "stream");
-            var usage = OpenAiRequest.GetStreamUsage(root);
-            var pacing = Pacing.Resolve(engine.Options, context.Request.Headers);
-            job = new GenerationJob(model, engine.UnixTimeSeconds, engine.Admit(prompt.WrittenSpan, messageCount: 0),
-                maxTokens, choices, stream, usage, pacing);
+            job = CompletionJobs.Create(context, engine, root, prompt, messageCount: 0, maxTokens);
         }
 
         await engine.RunAsync(context, new TextCompletionWire(context.Response.BodyWriter, job), job);
