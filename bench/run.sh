@@ -9,7 +9,8 @@
 #
 # Environment: BENCH_BASE_PORT (default 18700: worker, nginx, yarp, sidecar on +0..+3, admin ports +12, +13),
 # BENCH_OUT (results folder, default bench/results/<time>), THROUGHPUT_SECONDS (15), LATENCY_TOKENS (200),
-# SCALE_STREAMS (4000), SCALE_TOKENS (20). Everything listens on 127.0.0.1 only.
+# SCALE_STREAMS (4000), SCALE_TOKENS (20); BENCH_SCENARIOS and BENCH_TARGETS pick a subset (e.g.
+# BENCH_SCENARIOS=throughput BENCH_TARGETS="yarp sidecar" for an A/B of the hot path). Everything listens on 127.0.0.1 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -184,10 +185,12 @@ fi
 cat "$out/machine.txt" >&2
 
 failed=0
+scenarios=" ${BENCH_SCENARIOS:-throughput latency scale} "
 scenario() { # name args...
   local name=$1
   shift
-  for target in direct nginx yarp sidecar; do
+  [[ $scenarios == *" $name "* ]] || return 0
+  for target in ${BENCH_TARGETS:-direct nginx yarp sidecar}; do
     start_target "$target"
     load "$name" "$target" "$@" || failed=1
     stop_target

@@ -12,6 +12,7 @@ internal sealed class StreamedResponseMeter : ISseEventObserver, IDisposable
 {
     private readonly RequestMeter _meter;
     private readonly bool _removeUsageChunk;
+    private readonly CompletionChunkStream _chunks = new();
     private byte[]? _scratch;
 
     public StreamedResponseMeter(RequestMeter meter, bool removeUsageChunk)
@@ -35,7 +36,7 @@ internal sealed class StreamedResponseMeter : ISseEventObserver, IDisposable
 
         var read = _meter.Endpoint == MeteredEndpoint.Responses
             ? ResponsesEventReader.TryRead(data, out var chunk)
-            : CompletionChunkReader.TryRead(data, out chunk);
+            : _chunks.TryRead(data, out chunk);
         if (!read)
         {
             return true;
@@ -47,6 +48,7 @@ internal sealed class StreamedResponseMeter : ISseEventObserver, IDisposable
 
     public void Dispose()
     {
+        _chunks.Dispose();
         if (_scratch is not null)
         {
             ArrayPool<byte>.Shared.Return(_scratch);

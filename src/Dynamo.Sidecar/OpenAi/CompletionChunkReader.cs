@@ -8,9 +8,16 @@ namespace Dynamo.Sidecar.OpenAi;
 internal static class CompletionChunkReader
 {
     /// <returns>False when the data is not a JSON object (it is then forwarded, not metered).</returns>
-    public static bool TryRead(ReadOnlySpan<byte> json, out ChunkFacts facts)
+    public static bool TryRead(ReadOnlySpan<byte> json, out ChunkFacts facts) => TryRead(json, out facts, out _);
+
+    /// <param name="outputText">
+    /// Where the value of the last non-empty, unescaped output string (<c>content</c>, <c>reasoning_content</c>,
+    /// <c>reasoning</c>, <c>text</c>) lies in <paramref name="json"/>, quotes excluded; empty when there is none.
+    /// </param>
+    public static bool TryRead(ReadOnlySpan<byte> json, out ChunkFacts facts, out Range outputText)
     {
         facts = new ChunkFacts { Usage = Usage.None };
+        outputText = default;
         try
         {
             var reader = new Utf8JsonReader(json, OpenAiJson.ReaderOptions);
@@ -25,7 +32,7 @@ internal static class CompletionChunkReader
                 if (reader.ValueTextEquals("choices"u8))
                 {
                     reader.Read();
-                    choicesEmpty = ReadChoices(ref reader, ref facts);
+                    choicesEmpty = ReadChoices(ref reader, ref facts, ref outputText);
                 }
                 else if (reader.ValueTextEquals("usage"u8))
                 {
@@ -43,6 +50,7 @@ internal static class CompletionChunkReader
             if (!OpenAiJson.EndsAfterRoot(ref reader))
             {
                 facts = new ChunkFacts { Usage = Usage.None };
+                outputText = default;
                 return false;
             }
 
@@ -54,12 +62,13 @@ internal static class CompletionChunkReader
         {
             // InvalidOperationException: a string that is not valid UTF-8 once unescaped.
             facts = new ChunkFacts { Usage = Usage.None };
+            outputText = default;
             return false;
         }
     }
 
     /// <returns>True when <c>choices</c> is an empty array.</returns>
-    private static bool ReadChoices(ref Utf8JsonReader reader, ref ChunkFacts facts)
+    private static bool ReadChoices(ref Utf8JsonReader reader, ref ChunkFacts facts, ref Range outputText)
     {
         if (reader.TokenType != JsonTokenType.StartArray)
         {
@@ -83,12 +92,12 @@ internal static class CompletionChunkReader
                 if (reader.ValueTextEquals("delta"u8))
                 {
                     reader.Read();
-                    carriesOutput |= DeltaCarriesOutput(ref reader);
+                    carriesOutput |= DeltaCarriesOutput(ref reader, ref outputText);
                 }
                 else if (reader.ValueTextEquals("text"u8))
                 {
                     reader.Read();
-                    carriesOutput |= IsNonEmptyString(ref reader);
+                    carriesOutput |= IsNonEmptyString(ref reader, ref outputText);
                 }
                 else if (reader.ValueTextEquals("finish_reason"u8))
                 {
@@ -112,7 +121,7 @@ internal static class CompletionChunkReader
         return count == 0;
     }
 
-    private static bool DeltaCarriesOutput(ref Utf8JsonReader reader)
+    private static bool DeltaCarriesOutput(ref Utf8JsonReader reader, ref Range outputText)
     {
         if (reader.TokenType != JsonTokenType.StartObject)
         {
@@ -126,7 +135,7 @@ internal static class CompletionChunkReader
             if (reader.ValueTextEquals("content"u8) || reader.ValueTextEquals("reasoning_content"u8) || reader.ValueTextEquals("reasoning"u8))
             {
                 reader.Read();
-                output |= IsNonEmptyString(ref reader);
+                output |= IsNonEmptyString(ref reader, ref outputText);
             }
             else if (reader.ValueTextEquals("tool_calls"u8))
             {
@@ -143,11 +152,27 @@ internal static class CompletionChunkReader
         return output;
     }
 
-    private static bool IsNonEmptyString(ref Utf8JsonReader reader)
+    private static bool IsNonEmptyString(ref Utf8JsonReader reader, ref Range outputText)
     {
         if (reader.TokenType == JsonTokenType.String)
         {
-            return reader.HasValueSequence ? reader.ValueSequence.Length > 0 : reader.ValueSpan.Length > 0;
+            if (reader.HasValueSequence)
+            {
+                return reader.ValueSequence.Length > 0;
+            }
+
+            if (reader.ValueSpan.IsEmpty)
+            {
+                return false;
+            }
+
+            if (!reader.ValueIsEscaped)
+            {
+                var start = (int)reader.TokenStartIndex + 1;
+                outputText = start..(start + reader.ValueSpan.Length);
+            }
+
+            return true;
         }
 
         reader.Skip();

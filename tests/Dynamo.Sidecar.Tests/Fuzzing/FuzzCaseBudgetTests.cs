@@ -16,6 +16,8 @@ public class FuzzCaseBudgetTests
                 [nameof(SseMeteringStreamFuzzTests.SmallEventCaps_EventsOverTheCapPassUnparsed)] = seeds * SseMeteringStreamFuzzTests.SmallCapCases,
                 [nameof(SseMeteringStreamFuzzTests.TokenSoup_MatchesTheOracle)] = seeds * SseMeteringStreamFuzzTests.SoupCases,
                 [nameof(SseMeteringStreamFuzzTests.LongStreams_NeverHoldMoreThanOneEvent)] = seeds * SseMeteringStreamFuzzTests.LongStreamCases,
+                [nameof(CompletionChunkStreamFuzzTests.RealisticStreams_EveryChunkReadsAsTheFullParseReadsIt)] = seeds * CompletionChunkStreamFuzzTests.RealisticCases,
+                [nameof(CompletionChunkStreamFuzzTests.SameEnvelope_AnyTextOrOneByteOff_ReadsAsTheFullParseReadsIt)] = seeds * CompletionChunkStreamFuzzTests.TextSwapCases,
                 [nameof(JsonReaderFuzzTests.UnaryUsageReader_InRandomPieces_NeverThrows_AndAgreesWithJsonDocument)] = seeds * JsonReaderFuzzTests.UnaryCases,
                 [nameof(JsonReaderFuzzTests.ChunkAndEventReaders_OnMutatedPayloads_NeverThrow_AndAgreeWithJsonDocument)] = seeds * JsonReaderFuzzTests.Payloads,
                 [nameof(JsonReaderFuzzTests.RequestBody_AndUsageRewriter_OnMutatedBodies)] = seeds * JsonReaderFuzzTests.RequestCases,

@@ -13,7 +13,7 @@ namespace Dynamo.Sidecar.Tests.Fuzzing;
 /// </summary>
 public class SseMeteringStreamFuzzTests
 {
-    private const int ReadSize = 16 * 1024;
+    private const int ReadSize = SseMeteringStream.ReadSize;
     private const int LargeCap = 1024 * 1024;
 
     internal const int RealisticCases = 1_500;
