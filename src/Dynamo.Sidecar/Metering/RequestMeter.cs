@@ -5,14 +5,19 @@ namespace Dynamo.Sidecar.Metering;
 
 /// <summary>
 /// The accounting of one metered request, from accepted to ended. Counts live in plain fields while
-/// the response flows; metrics are touched only where SPEC §2 says they are observed. Not thread-safe:
-/// the proxy reads a response on one logical thread, and <see cref="Complete"/> comes after the last read.
+/// the response flows; metrics are touched only where SPEC §2 says they are observed, and what the chunks
+/// of one upstream read add is published once, at <see cref="OnReadEnd"/>: chunks that arrive together are
+/// seen at the same instant (0 s apart), and a fast worker's hundred chunks per read cost one update of the
+/// shared metrics instead of a hundred. Not thread-safe: the proxy reads a response on one logical thread,
+/// and <see cref="Complete"/> comes after the last read.
 /// </summary>
 internal sealed class RequestMeter
 {
     // Far above any real chunk (speculative decoding emits tens of tokens), far below what would
     // overflow the histogram's count if a worker reported an absurd usage.
     private const long MaxLatencyObservationsPerChunk = 65_536;
+
+    private const long NoRead = long.MinValue;
 
     private readonly SidecarMetrics _metrics;
     private readonly TimeProvider _time;
@@ -27,6 +32,11 @@ internal sealed class RequestMeter
     private bool _sawContent;
     private long _lastContentAt;
     private long _liveTokens;
+
+    // What the chunks of the current read added, published at OnReadEnd.
+    private long _readAt = NoRead;
+    private long _unpublishedTokens;
+    private long _unpublishedZeroGapTokens;
     private Usage _usage = Usage.None;
     private bool _endedWell;
     private bool _completed;
@@ -95,6 +105,26 @@ internal sealed class RequestMeter
         }
     }
 
+    /// <summary>
+    /// The chunks of one upstream read have all been seen: publishes the output tokens they added and the
+    /// inter-token latencies of the chunks that came in the same read as the content chunk before them.
+    /// </summary>
+    public void OnReadEnd()
+    {
+        _readAt = NoRead;
+        if (_unpublishedTokens > 0)
+        {
+            _outputTokens.Inc(_unpublishedTokens);
+            _unpublishedTokens = 0;
+        }
+
+        if (_unpublishedZeroGapTokens > 0)
+        {
+            _interTokenLatency.Observe(0, _unpublishedZeroGapTokens);
+            _unpublishedZeroGapTokens = 0;
+        }
+    }
+
     /// <summary>The usage of a unary response, read once the whole body has passed.</summary>
     public void OnUnaryUsage(Usage usage) => _usage = usage;
 
@@ -107,6 +137,7 @@ internal sealed class RequestMeter
         }
 
         _completed = true;
+        OnReadEnd();
         var model = Model;
         if (_usage.CompletionTokens > _liveTokens)
         {
@@ -152,28 +183,41 @@ internal sealed class RequestMeter
 
     private void OnContent(long tokens)
     {
-        var now = _time.GetTimestamp();
+        if (_readAt == NoRead)
+        {
+            _readAt = _time.GetTimestamp();
+        }
+
         if (!_sawContent)
         {
             _sawContent = true;
-            _lastContentAt = now;
-            _metrics.TimeToFirstToken.WithLabels(Model).Observe(_time.GetElapsedTime(_acceptedAt, now).TotalSeconds);
+            _lastContentAt = _readAt;
+            _metrics.TimeToFirstToken.WithLabels(Model).Observe(_time.GetElapsedTime(_acceptedAt, _readAt).TotalSeconds);
             LeaveQueue();
         }
         else if (tokens > 0)
         {
-            var perToken = _time.GetElapsedTime(_lastContentAt, now).TotalSeconds / tokens;
-            _interTokenLatency.Observe(perToken, Math.Min(tokens, MaxLatencyObservationsPerChunk));
-            _lastContentAt = now;
+            var observations = Math.Min(tokens, MaxLatencyObservationsPerChunk);
+            if (_lastContentAt == _readAt)
+            {
+                _unpublishedZeroGapTokens += observations;
+            }
+            else
+            {
+                _interTokenLatency.Observe(_time.GetElapsedTime(_lastContentAt, _readAt).TotalSeconds / tokens, observations);
+                _lastContentAt = _readAt;
+            }
         }
 
         if (tokens > 0)
         {
             // Saturate: a worker reporting an absurd count must not wrap the live count negative.
-            _liveTokens = tokens > long.MaxValue - _liveTokens ? long.MaxValue : _liveTokens + tokens;
-            _outputTokens.Inc(tokens);
+            _liveTokens = Saturating(_liveTokens, tokens);
+            _unpublishedTokens = Saturating(_unpublishedTokens, tokens);
         }
     }
+
+    private static long Saturating(long total, long add) => add > long.MaxValue - total ? long.MaxValue : total + add;
 
     private void LeaveQueue()
     {

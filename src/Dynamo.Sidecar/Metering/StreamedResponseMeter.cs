@@ -46,6 +46,8 @@ internal sealed class StreamedResponseMeter : ISseEventObserver, IDisposable
         return !(_removeUsageChunk && chunk.IsUsageOnly);
     }
 
+    public void OnReadEnd() => _meter.OnReadEnd();
+
     public void Dispose()
     {
         _chunks.Dispose();

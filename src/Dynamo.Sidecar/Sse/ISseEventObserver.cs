@@ -6,4 +6,7 @@ internal interface ISseEventObserver
     /// <summary>Inspects one raw event (its blank line included). Must not throw.</summary>
     /// <returns><see langword="false"/> to remove the event from what the client receives.</returns>
     bool OnEvent(ReadOnlySpan<byte> rawEvent);
+
+    /// <summary>Every event completed by one upstream read has been shown (they arrived together). Must not throw.</summary>
+    void OnReadEnd();
 }

@@ -61,6 +61,7 @@ internal sealed class SseMeteringStream : ReadOnlyStream
                 }
 
                 ReleaseUnterminatedTail();
+                _observer.OnReadEnd();
                 continue;
             }
 
@@ -84,6 +85,7 @@ internal sealed class SseMeteringStream : ReadOnlyStream
             }
 
             Frame(read);
+            _observer.OnReadEnd();
         }
     }
 

@@ -53,6 +53,8 @@ internal sealed class CheckingObserver(ISseEventObserver inner, byte[] input, Li
     /// <summary>True when every required event was shown.</summary>
     public bool SawAll => Failure is null && expected.Skip(_next).All(e => e.Optional);
 
+    public void OnReadEnd() => inner.OnReadEnd();
+
     public bool OnEvent(ReadOnlySpan<byte> rawEvent)
     {
         if (Failure is null)

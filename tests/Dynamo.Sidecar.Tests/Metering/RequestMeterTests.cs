@@ -57,7 +57,7 @@ public class RequestMeterTests
         var outcome = OutcomeNamed(outcomeName);
         Meter(isStream: true).Complete(outcome);
         var withContent = Meter(isStream: true);
-        withContent.OnChunk(Content());
+        withContent.OnChunkInOwnRead(Content());
         withContent.Complete(outcome);
         var unary = Meter(isStream: false);
         unary.OnResponseStarted();
@@ -77,8 +77,8 @@ public class RequestMeterTests
     public void Complete_IsIdempotent()
     {
         var meter = Meter();
-        meter.OnChunk(Content());
-        meter.OnChunk(UsageOnly(3, 4));
+        meter.OnChunkInOwnRead(Content());
+        meter.OnChunkInOwnRead(UsageOnly(3, 4));
 
         meter.Complete(RequestOutcome.Disconnected);
         meter.Complete(RequestOutcome.Disconnected);
@@ -141,14 +141,14 @@ public class RequestMeterTests
         meter.OnResponseStarted();
         Assert.Equal(1, Scrape().Value("queued_requests", ("model", "m")));
 
-        meter.OnChunk(Content(choices: 0));
+        meter.OnChunkInOwnRead(Content(choices: 0));
         Assert.Equal(1, Scrape().Value("queued_requests", ("model", "m")));
 
-        meter.OnChunk(Content());
+        meter.OnChunkInOwnRead(Content());
         Assert.Equal(0, Scrape().Value("queued_requests", ("model", "m")));
         Assert.Equal(1, Scrape().Value("inflight_requests", ("model", "m")));
 
-        meter.OnChunk(Content());
+        meter.OnChunkInOwnRead(Content());
         meter.Complete(RequestOutcome.Success);
         Assert.Equal(0, Scrape().Value("queued_requests", ("model", "m")));
     }
@@ -198,11 +198,11 @@ public class RequestMeterTests
     public void OutputTokens_CountLive_ThenTopUpToTheWorkersCompletionTokens()
     {
         var meter = Meter();
-        meter.OnChunk(Content());
-        meter.OnChunk(Content());
+        meter.OnChunkInOwnRead(Content());
+        meter.OnChunkInOwnRead(Content());
         Assert.Equal(2, Scrape().Value("output_tokens_total", ("model", "m")));
 
-        meter.OnChunk(UsageOnly(10, 5));
+        meter.OnChunkInOwnRead(UsageOnly(10, 5));
         Assert.Equal(2, Scrape().Value("output_tokens_total", ("model", "m")));
 
         meter.Complete(RequestOutcome.Success);
@@ -216,10 +216,10 @@ public class RequestMeterTests
         var meter = Meter();
         for (var i = 0; i < 5; i++)
         {
-            meter.OnChunk(Content());
+            meter.OnChunkInOwnRead(Content());
         }
 
-        meter.OnChunk(UsageOnly(10, 3));
+        meter.OnChunkInOwnRead(UsageOnly(10, 3));
         meter.Complete(RequestOutcome.Success);
 
         var scrape = Scrape();
@@ -231,14 +231,14 @@ public class RequestMeterTests
     public void OutputTokensTotal_SumsOverRequestsOfTheModel()
     {
         var first = Meter();
-        first.OnChunk(Content());
-        first.OnChunk(UsageOnly(1, 4));
+        first.OnChunkInOwnRead(Content());
+        first.OnChunkInOwnRead(UsageOnly(1, 4));
         first.Complete(RequestOutcome.Success);
         var second = Meter(isStream: false);
         second.OnUnaryUsage(new Usage(1, 6, -1));
         second.Complete(RequestOutcome.Success);
         var other = Meter(model: "other");
-        other.OnChunk(Content(choices: 2));
+        other.OnChunkInOwnRead(Content(choices: 2));
         other.Complete(RequestOutcome.Disconnected);
 
         var scrape = Scrape();
@@ -251,9 +251,9 @@ public class RequestMeterTests
     public void CancelledStreamThatProducedTokens_ObservesItsLiveCountAsOsl()
     {
         var meter = Meter();
-        meter.OnChunk(Content());
-        meter.OnChunk(Content());
-        meter.OnChunk(Content(choices: 2));
+        meter.OnChunkInOwnRead(Content());
+        meter.OnChunkInOwnRead(Content());
+        meter.OnChunkInOwnRead(Content(choices: 2));
         meter.Complete(RequestOutcome.Disconnected);
 
         var scrape = Scrape();
@@ -274,12 +274,12 @@ public class RequestMeterTests
     public void CachedTokens_ObservedOncePerRequest_WhenReported_ZeroIncluded()
     {
         var reported = Meter();
-        reported.OnChunk(new ChunkFacts { OutputChoices = 1, Usage = new Usage(10, 1, 0) });
-        reported.OnChunk(new ChunkFacts { OutputChoices = 1, Usage = new Usage(10, 2, 0) });
-        reported.OnChunk(UsageOnly(10, 2, cached: 0));
+        reported.OnChunkInOwnRead(new ChunkFacts { OutputChoices = 1, Usage = new Usage(10, 1, 0) });
+        reported.OnChunkInOwnRead(new ChunkFacts { OutputChoices = 1, Usage = new Usage(10, 2, 0) });
+        reported.OnChunkInOwnRead(UsageOnly(10, 2, cached: 0));
         reported.Complete(RequestOutcome.Success);
         var notReported = Meter();
-        notReported.OnChunk(UsageOnly(10, 2));
+        notReported.OnChunkInOwnRead(UsageOnly(10, 2));
         notReported.Complete(RequestOutcome.Success);
 
         var scrape = Scrape();
@@ -293,11 +293,11 @@ public class RequestMeterTests
     {
         var meter = Meter();
         _time.AdvanceSeconds(0.5);
-        meter.OnChunk(Content(choices: 0));
+        meter.OnChunkInOwnRead(Content(choices: 0));
         _time.AdvanceSeconds(0.25);
-        meter.OnChunk(Content());
+        meter.OnChunkInOwnRead(Content());
         _time.AdvanceSeconds(10);
-        meter.OnChunk(Content());
+        meter.OnChunkInOwnRead(Content());
 
         var scrape = Scrape();
         Assert.Equal((1, 0.75), scrape.Histogram("time_to_first_token_seconds"));
@@ -309,13 +309,13 @@ public class RequestMeterTests
     public void Itl_IsTheGapDividedByTheTokens_ObservedOncePerToken()
     {
         var meter = Meter();
-        meter.OnChunk(Content());
+        meter.OnChunkInOwnRead(Content());
         _time.AdvanceSeconds(0.5);
-        meter.OnChunk(Content(choices: 4));
+        meter.OnChunkInOwnRead(Content(choices: 4));
         _time.AdvanceSeconds(0.25);
-        meter.OnChunk(Content(choices: 0));
+        meter.OnChunkInOwnRead(Content(choices: 0));
         _time.AdvanceSeconds(0.25);
-        meter.OnChunk(Content());
+        meter.OnChunkInOwnRead(Content());
 
         var scrape = Scrape();
         // 4 × 0.125 s, then one 0.5 s gap (the chunk without output in between does not reset it).
@@ -327,23 +327,60 @@ public class RequestMeterTests
     }
 
     [Fact]
+    public void ChunksOfOneRead_ArePublishedAtTheReadsEnd_AndAreZeroSecondsApart()
+    {
+        var meter = Meter();
+        meter.OnChunkInOwnRead(Content());
+        _time.AdvanceSeconds(0.5);
+        meter.OnChunk(Content());
+        _time.AdvanceSeconds(0.25); // processing time within one read is not a gap the worker made
+        meter.OnChunk(Content(choices: 2));
+        meter.OnChunk(Content());
+
+        Assert.Equal(1, Scrape().Value("output_tokens_total", ("model", "m")));
+        Assert.Equal((1, 0.5), Scrape().Histogram("inter_token_latency_seconds"));
+
+        meter.OnReadEnd();
+
+        var scrape = Scrape();
+        Assert.Equal(5, scrape.Value("output_tokens_total", ("model", "m")));
+        // The first chunk of the read is 0.5 s after the previous read's; the three tokens after it arrived with it.
+        Assert.Equal((4, 0.5), scrape.Histogram("inter_token_latency_seconds"));
+        Assert.Equal(3, scrape.Bucket("inter_token_latency_seconds", "0"));
+    }
+
+    [Fact]
+    public void Complete_PublishesTheLastReadsTokens_WhenNoReadEndCame()
+    {
+        var meter = Meter();
+        meter.OnChunk(Content());
+        meter.OnChunk(Content());
+        meter.Complete(RequestOutcome.Disconnected);
+
+        var scrape = Scrape();
+        Assert.Equal(2, scrape.Value("output_tokens_total", ("model", "m")));
+        Assert.Equal((1, 0), scrape.Histogram("inter_token_latency_seconds"));
+        Assert.Equal((1, 2), scrape.Histogram("output_sequence_tokens"));
+    }
+
+    [Fact]
     public void ContinuousUsage_TokensAreTheDeltaOfTheRunningTotal()
     {
         var meter = Meter();
-        meter.OnChunk(new ChunkFacts { OutputChoices = 0, Usage = new Usage(10, 0, -1) });
-        meter.OnChunk(new ChunkFacts { OutputChoices = 1, Usage = new Usage(10, 2, -1) });
+        meter.OnChunkInOwnRead(new ChunkFacts { OutputChoices = 0, Usage = new Usage(10, 0, -1) });
+        meter.OnChunkInOwnRead(new ChunkFacts { OutputChoices = 1, Usage = new Usage(10, 2, -1) });
         _time.AdvanceSeconds(0.5);
-        meter.OnChunk(new ChunkFacts { OutputChoices = 1, Usage = new Usage(10, 6, -1) });
+        meter.OnChunkInOwnRead(new ChunkFacts { OutputChoices = 1, Usage = new Usage(10, 6, -1) });
         Assert.Equal(6, Scrape().Value("output_tokens_total", ("model", "m")));
         Assert.Equal((4, 0.5), Scrape().Histogram("inter_token_latency_seconds"));
 
         // A running total that does not move adds no token and no ITL observation.
         _time.AdvanceSeconds(0.5);
-        meter.OnChunk(new ChunkFacts { OutputChoices = 1, Usage = new Usage(10, 6, -1) });
+        meter.OnChunkInOwnRead(new ChunkFacts { OutputChoices = 1, Usage = new Usage(10, 6, -1) });
         Assert.Equal(6, Scrape().Value("output_tokens_total", ("model", "m")));
         Assert.Equal(4, Scrape().Histogram("inter_token_latency_seconds").Count);
 
-        meter.OnChunk(new ChunkFacts { Finished = true, Usage = new Usage(10, 7, -1) });
+        meter.OnChunkInOwnRead(new ChunkFacts { Finished = true, Usage = new Usage(10, 7, -1) });
         meter.Complete(RequestOutcome.Success);
         Assert.Equal(7, Scrape().Value("output_tokens_total", ("model", "m")));
         Assert.True(meter.EndedWell);
@@ -353,8 +390,8 @@ public class RequestMeterTests
     public void EndedWell_ByDoneOrAFinishedChunk_OnlyThen()
     {
         var cut = Meter();
-        cut.OnChunk(Content());
-        cut.OnChunk(UsageOnly(1, 1));
+        cut.OnChunkInOwnRead(Content());
+        cut.OnChunkInOwnRead(UsageOnly(1, 1));
         Assert.False(cut.EndedWell);
 
         var done = Meter();
@@ -362,8 +399,8 @@ public class RequestMeterTests
         Assert.True(done.EndedWell);
 
         var finished = Meter();
-        finished.OnChunk(new ChunkFacts { Finished = true, Usage = Usage.None });
-        finished.OnChunk(Content());
+        finished.OnChunkInOwnRead(new ChunkFacts { Finished = true, Usage = Usage.None });
+        finished.OnChunkInOwnRead(Content());
         Assert.True(finished.EndedWell);
     }
 
@@ -402,8 +439,8 @@ public class RequestMeterTests
     public void DefaultBuckets_AreDynamos()
     {
         var meter = Meter();
-        meter.OnChunk(Content());
-        meter.OnChunk(UsageOnly(1, 1, cached: 1));
+        meter.OnChunkInOwnRead(Content());
+        meter.OnChunkInOwnRead(UsageOnly(1, 1, cached: 1));
         meter.Complete(RequestOutcome.Success);
         var scrape = Scrape();
 
