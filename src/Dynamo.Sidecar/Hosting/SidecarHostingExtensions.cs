@@ -26,6 +26,10 @@ public static class SidecarHostingExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<SidecarOptions>, SidecarOptionsValidator>();
+        // The host's stop waits this long for the proxy listener's requests before cutting them; it
+        // replaces DOTNET_SHUTDOWNTIMEOUTSECONDS so the drain is configured like every other setting.
+        services.AddOptions<HostOptions>().Configure<IOptions<SidecarOptions>>(
+            (host, sidecar) => host.ShutdownTimeout = sidecar.Value.DrainTimeout);
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<SidecarMetrics>();
         services.AddSingleton<ModelLabels>();
