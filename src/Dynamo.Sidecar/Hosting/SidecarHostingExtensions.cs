@@ -1,6 +1,7 @@
 using Dynamo.Sidecar.Admin;
 using Dynamo.Sidecar.Metering;
 using Dynamo.Sidecar.Proxy;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -30,6 +31,7 @@ public static class SidecarHostingExtensions
         // replaces DOTNET_SHUTDOWNTIMEOUTSECONDS so the drain is configured like every other setting.
         services.AddOptions<HostOptions>().Configure<IOptions<SidecarOptions>>(
             (host, sidecar) => host.ShutdownTimeout = sidecar.Value.DrainTimeout);
+        services.AddSingleton<IConfigureOptions<KestrelServerOptions>, KestrelLimitsSetup>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<SidecarMetrics>();
         services.AddSingleton<ModelLabels>();
