@@ -111,6 +111,14 @@ function validateModel(obj, where) {
   }
 }
 
+// Sidecar:DrainTimeout as .NET binds a TimeSpan ("[d.]hh:mm:ss"); unset means the sidecar's default, 150 s.
+function drainSeconds(value, where) {
+  if (value == null) return 150;
+  const m = /^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})$/.exec(String(value));
+  if (!m) { problem(`${where}: Sidecar__DrainTimeout "${value}" is not [d.]hh:mm:ss`); return 0; }
+  return ((Number(m[1] ?? 0) * 24 + Number(m[2])) * 60 + Number(m[3])) * 60 + Number(m[4]);
+}
+
 function restrictive(sc, podSc, where) {
   const get = (k) => sc?.[k] ?? podSc?.[k];
   if (get('runAsNonRoot') !== true) problem(`${where}: runAsNonRoot is not true`);
@@ -176,7 +184,7 @@ function analyse(file, { configFile } = {}) {
   if (rp?.path !== '/readyz' || rp?.port !== 'metrics') problem(`${where}: sidecar readiness is not GET /readyz on port metrics`);
   const preStop = sidecar.lifecycle?.preStop?.sleep?.seconds ?? 0;
   if (!(preStop > 0)) problem(`${where}: sidecar preStop is not a sleep`);
-  const shutdown = Number(sidecar.env?.find((e) => e.name === 'DOTNET_SHUTDOWNTIMEOUTSECONDS')?.value ?? 30);
+  const shutdown = drainSeconds(sidecar.env?.find((e) => e.name === 'Sidecar__DrainTimeout')?.value, where);
   const grace = pod.terminationGracePeriodSeconds ?? 30;
   if (!(grace > preStop + shutdown)) problem(`${where}: terminationGracePeriodSeconds ${grace} <= preStop ${preStop} + shutdown ${shutdown}`);
 

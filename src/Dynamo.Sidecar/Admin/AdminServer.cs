@@ -1,20 +1,24 @@
 using Dynamo.Sidecar.Hosting;
 using Dynamo.Sidecar.Metering;
 using Microsoft.Extensions.Options;
+using Prometheus;
 
 namespace Dynamo.Sidecar.Admin;
 
 /// <summary>
 /// The admin listener: a host of its own, so it never shares a port or a pipeline with the proxy
 /// (the proxy never serves <c>/metrics</c>; the admin port never forwards) and <c>--urls</c> keeps
-/// meaning the proxy listener.
+/// meaning the proxy listener. It is stopped after the proxy listener has drained, so Prometheus and the
+/// worker's preStop hook can read <c>/metrics</c> for the whole drain.
 /// </summary>
 internal sealed class AdminServer(
     IOptions<SidecarOptions> options,
     SidecarMetrics metrics,
     WorkerReadinessProbe readiness,
+    IHostApplicationLifetime lifetime,
     ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
 {
+    private readonly ILogger _logger = loggerFactory.CreateLogger<AdminServer>();
     private WebApplication? _app;
 
     /// <summary>Where the admin listener is bound, once started.</summary>
@@ -49,11 +53,15 @@ internal sealed class AdminServer(
         _app = app;
         var bound = app.Urls.First();
         Address = new Uri(bound.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal));
-        Log.AdminListening(loggerFactory.CreateLogger<AdminServer>(), bound);
+        Log.AdminListening(_logger, bound);
+        lifetime.ApplicationStopping.Register(() => Log.Draining(_logger, Total(metrics.Inflight), settings.DrainTimeout));
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        // The proxy listener has drained (or cut what outlasted the drain timeout): these are the final
+        // counts, which no later scrape will see, so they are logged.
+        Log.Drained(_logger, Total(metrics.RequestsStarted), Total(metrics.Requests), Total(metrics.Inflight));
         if (_app is not null)
         {
             await _app.StopAsync(cancellationToken);
@@ -67,6 +75,10 @@ internal sealed class AdminServer(
             await _app.DisposeAsync();
         }
     }
+
+    private static double Total(Counter family) => family.GetAllLabelValues().Sum(labels => family.WithLabels(labels).Value);
+
+    private static double Total(Gauge family) => family.GetAllLabelValues().Sum(labels => family.WithLabels(labels).Value);
 
     private async Task WriteMetricsAsync(HttpContext context)
     {

@@ -14,4 +14,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 3, EventName = "WorkerNotReady", Level = LogLevel.Warning,
         Message = "Worker {Destination} is not ready: {Reason}")]
     public static partial void WorkerNotReady(ILogger logger, string destination, string reason);
+
+    [LoggerMessage(EventId = 4, EventName = "Draining", Level = LogLevel.Information,
+        Message = "Shutting down: no new connections on the proxy listener; {Inflight} metered requests in flight may finish for up to {DrainTimeout}")]
+    public static partial void Draining(ILogger logger, double inflight, TimeSpan drainTimeout);
+
+    [LoggerMessage(EventId = 5, EventName = "Drained", Level = LogLevel.Information,
+        Message = "Proxy listener drained: {Started} metered requests started, {Ended} ended, {Inflight} in flight; closing the admin listener")]
+    public static partial void Drained(ILogger logger, double started, double ended, double inflight);
 }

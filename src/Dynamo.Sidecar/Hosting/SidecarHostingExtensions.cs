@@ -1,6 +1,7 @@
 using Dynamo.Sidecar.Admin;
 using Dynamo.Sidecar.Metering;
 using Dynamo.Sidecar.Proxy;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -26,6 +27,11 @@ public static class SidecarHostingExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<SidecarOptions>, SidecarOptionsValidator>();
+        // The host's stop waits this long for the proxy listener's requests before cutting them; it
+        // replaces DOTNET_SHUTDOWNTIMEOUTSECONDS so the drain is configured like every other setting.
+        services.AddOptions<HostOptions>().Configure<IOptions<SidecarOptions>>(
+            (host, sidecar) => host.ShutdownTimeout = sidecar.Value.DrainTimeout);
+        services.AddSingleton<IConfigureOptions<KestrelServerOptions>, KestrelLimitsSetup>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<SidecarMetrics>();
         services.AddSingleton<ModelLabels>();

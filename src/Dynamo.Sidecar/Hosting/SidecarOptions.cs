@@ -31,6 +31,12 @@ internal sealed record SidecarOptions
     [Range(1024, 256 * 1024 * 1024)]
     public int MaxInspectedEventBytes { get; init; } = 1024 * 1024;
 
+    /// <summary>
+    /// How long, after SIGTERM, streams in flight may still finish before they are cut and the process exits
+    /// (the host's shutdown timeout). Keep it below the pod's <c>terminationGracePeriodSeconds</c> minus the preStop sleep.
+    /// </summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(150);
+
     [Required]
     public MetricsOptions Metrics { get; init; } = new();
 

@@ -17,6 +17,10 @@ internal static class OutcomeClassifier
                 return RequestOutcome.Unavailable;
             case ForwarderError.RequestTimedOut:
                 return RequestOutcome.ResponseTimeout;
+            case ForwarderError.RequestBodyClient when FindBadRequest(feature!.Exception) is { } badRequest:
+                // Kestrel rejected the body (a bad chunk, data arriving below MinRequestBodyDataRate) and answers
+                // the client with its status (400, 408): an invalid request, not a client that left.
+                return RequestOutcome.FromStatusCode(badRequest.StatusCode);
             case ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled
                 or ForwarderError.RequestBodyClient or ForwarderError.ResponseBodyClient or ForwarderError.ResponseBodyCanceled:
                 // YARP reports "canceled" only when the client's RequestAborted fired, not for its own activity timer.
@@ -38,4 +42,13 @@ internal static class OutcomeClassifier
 
         return outcome;
     }
+
+    // YARP wraps Kestrel's exception: an AggregateException of the read and the copy that failed with it.
+    private static BadHttpRequestException? FindBadRequest(Exception? exception) => exception switch
+    {
+        null => null,
+        BadHttpRequestException badRequest => badRequest,
+        AggregateException aggregate => aggregate.InnerExceptions.Select(FindBadRequest).FirstOrDefault(e => e is not null),
+        _ => FindBadRequest(exception.InnerException),
+    };
 }
