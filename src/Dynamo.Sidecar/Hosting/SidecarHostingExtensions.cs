@@ -28,6 +28,7 @@ public static class SidecarHostingExtensions
         services.AddSingleton<IValidateOptions<SidecarOptions>, SidecarOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<SidecarMetrics>();
+        services.AddSingleton<ProcessMetrics>();
         services.AddSingleton<ModelLabels>();
         services.AddSingleton<WorkerReadinessProbe>();
         services.AddSingleton<AdminServer>();
