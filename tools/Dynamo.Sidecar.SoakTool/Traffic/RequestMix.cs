@@ -40,6 +40,13 @@ internal sealed class RequestMix(int seed, int lane)
             rate = pace < 0.3 ? 0 : _random.Next(20, 101);
         }
 
+        if (!isStream && rate > 0)
+        {
+            // A unary answer is silent until it is whole: it must come within the sidecar's activity timeout
+            // (2 s in the soak), or the sidecar rightly answers 504. Keep generation under a second.
+            maxTokens = Math.Max(1, Math.Min(maxTokens, (int)rate - 1));
+        }
+
         var ttft = _random.Next(0, 101);
         var fault = Fault.None;
         var status = 0;
