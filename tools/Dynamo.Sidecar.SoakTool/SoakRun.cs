@@ -219,7 +219,7 @@ internal sealed class SoakRun(SoakOptions options, TextWriter output)
         }
 
         output.WriteLine(string.Create(c, $"  bytes received by clients {t.BytesReceived}; compared byte for byte {t.BytesCompared} in {t.StreamsCompared} streams"));
-        output.WriteLine(string.Create(c, $"  sidecar memory after full GC: managed {Mib(baseline.ManagedBytes)} -> {Mib(end.ManagedBytes)}, RSS {Mib(baseline.RssBytes)} -> {Mib(end.RssBytes)} (gen-2 GCs {end.Gen2Collections})"));
+        output.WriteLine(string.Create(c, $"  sidecar memory after full GC: managed {Mib(baseline.ManagedBytes)} -> {Mib(end.ManagedBytes)}, RSS {Mib(baseline.RssBytes)} -> {Mib(end.RssBytes)} (gen-2 GCs {end.Gen2Collections}, threads {baseline.Threads} -> {end.Threads})"));
     }
 
     private static string Mib(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1048576.0:F1} MiB");

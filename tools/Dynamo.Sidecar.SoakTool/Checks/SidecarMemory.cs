@@ -6,7 +6,7 @@ using Microsoft.Diagnostics.NETCore.Client;
 namespace Dynamo.Sidecar.SoakTool.Checks;
 
 /// <summary>The sidecar's memory after a full, blocking GC: managed heap and resident set.</summary>
-internal sealed record MemoryReading(long ManagedBytes, long RssBytes, double Gen2Collections);
+internal sealed record MemoryReading(long ManagedBytes, long RssBytes, double Gen2Collections, double Threads);
 
 /// <summary>
 /// Makes the sidecar process collect its garbage from the outside, the way <c>dotnet-gcdump</c> does: an EventPipe
@@ -49,7 +49,8 @@ internal static class SidecarMemory
         return new MemoryReading(
             (long)after.Sum("dotnet_total_memory_bytes"),
             ProcessStats.StatusBytes(pid, "VmRSS"),
-            Gen2(after));
+            Gen2(after),
+            after.Sum("process_num_threads"));
     }
 
     private static double Gen2(MetricsScrape scrape) => scrape.Sum("dotnet_collection_count_total", ("generation", "2"));

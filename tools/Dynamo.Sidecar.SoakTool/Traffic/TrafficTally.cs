@@ -75,7 +75,10 @@ internal sealed class TrafficTally
             case Fault.Status:
                 return r.Status == plan.Status ? null : $"expected the injected status {plan.Status}";
             case Fault.WorkerCut or Fault.WorkerStall when plan.IsStream:
-                return r.Status != 200 ? "a cut or stalled stream must start as 200"
+                // A text completion stream sends no byte before its first token, so a fault at 0 leaves the
+                // sidecar free to answer 502 (cut) or 504 (stall) itself: its response has not started.
+                var unstarted = plan.Kind == RequestKind.CompletionStream && plan.FaultAfter == 0 && r.Status == (plan.Fault == Fault.WorkerCut ? 502 : 504);
+                return r.Status != 200 && !unstarted ? "a cut or stalled stream must start as 200 (or 502/504 before its first byte)"
                     : r.EndedWell ? "a cut or stalled stream must not end well"
                     : r.ContentTokens > plan.FaultAfter ? "more tokens than the worker sent"
                     : null;
