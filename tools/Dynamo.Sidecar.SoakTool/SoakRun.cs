@@ -83,7 +83,14 @@ internal sealed class SoakRun(SoakOptions options, TextWriter output)
         var cpuBefore = ProcessStats.CpuSeconds(sidecar.Pid);
         var started = Stopwatch.StartNew();
         output.WriteLine("traffic ...");
-        await DriveAsync(lanes, soakClient, comparison, options.Duration, stop).ConfigureAwait(false);
+        using (var progressStop = CancellationTokenSource.CreateLinkedTokenSource(stop))
+        {
+            var progress = ReportProgressAsync(client, metricsUrl, sidecar.Pid, started, progressStop.Token);
+            await DriveAsync(lanes, soakClient, comparison, options.Duration, stop).ConfigureAwait(false);
+            await progressStop.CancelAsync().ConfigureAwait(false);
+            await progress.ConfigureAwait(false);
+        }
+
         var trafficSeconds = started.Elapsed.TotalSeconds;
         var sidecarCpu = ProcessStats.CpuSeconds(sidecar.Pid) - cpuBefore;
         await WaitIdleAsync(client, metricsUrl, stop).ConfigureAwait(false);
@@ -120,6 +127,25 @@ internal sealed class SoakRun(SoakOptions options, TextWriter output)
                 _tally.Add(result, mismatch);
             }
         }, stop))).ConfigureAwait(false);
+    }
+
+    /// <summary>A line every 30 s while the traffic runs, so a long soak shows the trend of the sidecar's memory, not only its end.</summary>
+    private async Task ReportProgressAsync(HttpClient client, Uri metricsUrl, int pid, Stopwatch started, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
+                var scrape = await MetricsScrape.ReadAsync(client, metricsUrl, cancellationToken).ConfigureAwait(false);
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  {started.Elapsed.TotalSeconds,5:F0} s: {_tally.Requests} requests ended, {scrape.Sum(Prefix + "inflight_requests")} in flight; sidecar RSS {Mib(ProcessStats.StatusBytes(pid, "VmRSS"))}, managed {Mib((long)scrape.Sum("dotnet_total_memory_bytes"))} (before GC), threads {scrape.Sum("process_num_threads")}"));
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The traffic is over.
+        }
     }
 
     /// <summary>The clients are done; give the sidecar a moment to close its books (the gauges are checked after).</summary>
