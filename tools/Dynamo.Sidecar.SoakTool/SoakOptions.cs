@@ -12,7 +12,7 @@ internal sealed record SoakOptions
         Ends with "N passed, M failed"; exits 1 when a check failed.
 
           --duration S          seconds of traffic after the warm-up (default 60)
-          --warmup S            seconds of the same traffic before the memory baseline (default 15)
+          --warmup S            seconds of the same traffic before the memory baseline (default 30)
           --concurrency N       requests in flight at once (default 256)
           --seed N              seed of the request mix; the same seed sends the same requests per lane (default 1)
           --activity-timeout S  the sidecar's worker silence limit, so stalled workers time out (default 2)
@@ -24,7 +24,7 @@ internal sealed record SoakOptions
         """;
 
     public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(60);
-    public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(15);
+    public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(30);
     public int Concurrency { get; init; } = 256;
     public int Seed { get; init; } = 1;
     public TimeSpan ActivityTimeout { get; init; } = TimeSpan.FromSeconds(2);
@@ -82,7 +82,7 @@ internal sealed record SoakOptions
         return new SoakOptions
         {
             Duration = TimeSpan.FromSeconds(Number(values, "duration", 60, min: 1)),
-            Warmup = TimeSpan.FromSeconds(Number(values, "warmup", 15, min: 1)),
+            Warmup = TimeSpan.FromSeconds(Number(values, "warmup", 30, min: 1)),
             Concurrency = (int)Number(values, "concurrency", 256, min: 1),
             Seed = (int)Number(values, "seed", 1, min: 0),
             ActivityTimeout = TimeSpan.FromSeconds(Number(values, "activity-timeout", 2, min: 0.5)),

@@ -75,10 +75,11 @@ internal sealed class TrafficTally
             case Fault.Status:
                 return r.Status == plan.Status ? null : $"expected the injected status {plan.Status}";
             case Fault.WorkerCut or Fault.WorkerStall when plan.IsStream:
-                // A text completion stream sends no byte before its first token, so a fault at 0 leaves the
-                // sidecar free to answer 502 (cut) or 504 (stall) itself: its response has not started.
-                var unstarted = plan.Kind == RequestKind.CompletionStream && plan.FaultAfter == 0 && r.Status == (plan.Fault == Fault.WorkerCut ? 502 : 504);
-                return r.Status != 200 && !unstarted ? "a cut or stalled stream must start as 200 (or 502/504 before its first byte)"
+                // A text completion stream sends no byte before its first token, so after a fault at 0 the
+                // sidecar's response has not started and YARP answers 502 itself (for a stall too; the sidecar's
+                // books still say response_timeout, which the error_type checks hold it to).
+                var unstarted = plan.Kind == RequestKind.CompletionStream && plan.FaultAfter == 0 && r.Status == 502;
+                return r.Status != 200 && !unstarted ? "a cut or stalled stream must start as 200 (or 502 before its first byte)"
                     : r.EndedWell ? "a cut or stalled stream must not end well"
                     : r.ContentTokens > plan.FaultAfter ? "more tokens than the worker sent"
                     : null;
