@@ -51,6 +51,7 @@ internal sealed class WorkerMetrics
     {
         Interlocked.Decrement(ref _running);
         Interlocked.Add(ref _generationTokens, generatedTokens);
+        // JSON-escaped, so no quote or newline can break the exposition line it is printed into.
         var model = requestModel.Value;
         if (!_tokensByRequestModel.TryGetValue(model, out var tokens))
         {

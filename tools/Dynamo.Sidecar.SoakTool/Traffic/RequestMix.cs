@@ -43,8 +43,9 @@ internal sealed class RequestMix(int seed, int lane)
         if (!isStream && rate > 0)
         {
             // A unary answer is silent until it is whole: it must come within the sidecar's activity timeout
-            // (2 s in the soak), or the sidecar rightly answers 504. Keep generation under a second.
-            maxTokens = Math.Max(1, Math.Min(maxTokens, (int)rate - 1));
+            // (2 s in the soak), or the sidecar rightly answers 504. Generation under half a second leaves
+            // 1.5 s for a loaded CI machine.
+            maxTokens = Math.Max(1, Math.Min(maxTokens, (int)rate / 2));
         }
 
         var ttft = _random.Next(0, 101);
@@ -70,13 +71,13 @@ internal sealed class RequestMix(int seed, int lane)
         }
         else if (isStream && roll < 0.21)
         {
-            // Paced and long enough that the stream is still going, with 10 tokens (0.5 s) to spare, when the
+            // Paced and long enough that the stream is still going, with 20 tokens (1 s) to spare, when the
             // client leaves: the sidecar must see a disconnect, not a stream that happened to end first.
             fault = Fault.ClientDisconnect;
             rate = 20;
-            maxTokens = Math.Max(maxTokens, 20);
+            maxTokens = Math.Max(maxTokens, 30);
             total = maxTokens * choices;
-            faultAfter = _random.Next(1, total - 9);
+            faultAfter = _random.Next(1, total - 19);
         }
         else if (kind is RequestKind.ChatUnary or RequestKind.CompletionUnary or RequestKind.ResponsesUnary && roll < 0.06)
         {

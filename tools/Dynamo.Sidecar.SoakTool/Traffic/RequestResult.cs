@@ -27,6 +27,9 @@ internal sealed class RequestResult(SoakRequest request)
 
     public long BodyBytes { get; set; }
 
+    /// <summary>A non-200 answer carried an OpenAI-style error body (<c>"object":"error"</c>) with its status as <c>code</c>.</summary>
+    public bool ErrorBodyMatchesStatus { get; set; }
+
     public string? TransportError { get; set; }
 
     public bool ClientLeft { get; set; }

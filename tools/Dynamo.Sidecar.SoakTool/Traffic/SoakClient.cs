@@ -230,6 +230,7 @@ internal sealed class SoakClient(HttpClient client, Uri baseUrl)
     {
         if (result.Status != 200)
         {
+            ReadError(body, result);
             return;
         }
 
@@ -253,6 +254,22 @@ internal sealed class SoakClient(HttpClient client, Uri baseUrl)
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
         {
             result.Malformed = true;
+        }
+    }
+
+    private static void ReadError(byte[] body, RequestResult result)
+    {
+        try
+        {
+            using var json = JsonDocument.Parse(body);
+            var root = json.RootElement;
+            result.ErrorBodyMatchesStatus = root.ValueKind == JsonValueKind.Object
+                && root.TryGetProperty("object", out var type) && type.ValueEquals("error")
+                && root.TryGetProperty("code", out var code) && code.TryGetInt32(out var status) && status == result.Status;
+        }
+        catch (JsonException)
+        {
+            // Not the worker's error body (YARP's own 502 and 504 have none).
         }
     }
 }

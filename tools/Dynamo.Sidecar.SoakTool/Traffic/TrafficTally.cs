@@ -73,7 +73,9 @@ internal sealed class TrafficTally
         switch (plan.Fault)
         {
             case Fault.Status:
-                return r.Status == plan.Status ? null : $"expected the injected status {plan.Status}";
+                return r.Status != plan.Status ? $"expected the injected status {plan.Status}"
+                    : !r.ErrorBodyMatchesStatus ? "expected the worker's error body, passed through"
+                    : null;
             case Fault.WorkerCut or Fault.WorkerStall when plan.IsStream:
                 // A text completion stream sends no byte before its first token, so after a fault at 0 the
                 // sidecar's response has not started and YARP answers 502 itself (for a stall too; the sidecar's
