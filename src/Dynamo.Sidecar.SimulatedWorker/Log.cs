@@ -18,4 +18,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 4, EventName = "RequestRejected", Level = LogLevel.Information,
         Message = "{Path}: rejected with {StatusCode}: {Reason}")]
     public static partial void RequestRejected(ILogger logger, string? path, int statusCode, string reason);
+
+    [LoggerMessage(EventId = 5, EventName = "FaultCommitted", Level = LogLevel.Information,
+        Message = "{Path}: simulated fault {Fault} after {GeneratedTokens} tokens")]
+    public static partial void FaultCommitted(ILogger logger, string? path, Faults.FaultKind fault, int generatedTokens);
 }

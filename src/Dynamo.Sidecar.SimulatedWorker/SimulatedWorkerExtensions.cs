@@ -1,4 +1,5 @@
 using Dynamo.Sidecar.SimulatedWorker.Api;
+using Dynamo.Sidecar.SimulatedWorker.Faults;
 using Dynamo.Sidecar.SimulatedWorker.Generation;
 using Dynamo.Sidecar.SimulatedWorker.Metrics;
 using Dynamo.Sidecar.SimulatedWorker.Options;
@@ -29,7 +30,7 @@ internal static class SimulatedWorkerExtensions
         endpoints.MapGet("/health", () => Results.Ok());
         endpoints.MapGet("/metrics", (WorkerMetrics metrics) => Results.Text(metrics.Render(), WorkerMetrics.ContentType));
 
-        var v1 = endpoints.MapGroup("/v1").AddEndpointFilter<OpenAiErrorFilter>();
+        var v1 = endpoints.MapGroup("/v1").AddEndpointFilter<OpenAiErrorFilter>().AddEndpointFilter<SimulatedFaultFilter>();
         v1.MapGet("/models", ModelsApi.HandleAsync);
         v1.MapPost("/chat/completions", ChatCompletionsApi.HandleAsync);
         v1.MapPost("/completions", CompletionsApi.HandleAsync);

@@ -1,3 +1,4 @@
+using Dynamo.Sidecar.SimulatedWorker.Faults;
 using Dynamo.Sidecar.SimulatedWorker.Metrics;
 using Dynamo.Sidecar.SimulatedWorker.Options;
 using Dynamo.Sidecar.SimulatedWorker.PrefixCache;
@@ -8,7 +9,8 @@ namespace Dynamo.Sidecar.SimulatedWorker.Generation;
 
 /// <summary>
 /// The simulated inference engine: admits prompts through the prefix cache, then paces prefill and decode
-/// steps and hands each token to the API's wire format. Stops at once when the client disconnects.
+/// steps and hands each token to the API's wire format. Stops at once when the client disconnects, and cuts or
+/// stalls a request that asks for it (<see cref="SimulatedFault"/>).
 /// </summary>
 internal sealed class SimulatedEngine(
     IOptions<WorkerOptions> options,
@@ -18,6 +20,10 @@ internal sealed class SimulatedEngine(
     ILogger<SimulatedEngine> logger)
 {
     public const string EventStreamContentType = "text/event-stream; charset=utf-8";
+
+    // Between the last flush and a cut: the bytes already flushed reach the socket before the connection drops,
+    // as they do when a real worker process dies after writing them.
+    private static readonly TimeSpan CutGrace = TimeSpan.FromMilliseconds(50);
 
     public WorkerOptions Options => options.Value;
 
@@ -38,6 +44,7 @@ internal sealed class SimulatedEngine(
     {
         var path = context.Request.Path.Value;
         var requestAborted = context.RequestAborted;
+        var fault = SimulatedFault.Resolve(context.Request.Headers);
         var pacer = new TokenPacer(job.Pacing, time);
         var started = time.GetTimestamp();
         var generated = 0;
@@ -65,10 +72,22 @@ internal sealed class SimulatedEngine(
                     // vLLM emits one chunk per choice per decode step, choices in index order.
                     for (var choice = 0; choice < job.Choices; choice++)
                     {
+                        if (fault.FiresAt(generated))
+                        {
+                            await CommitAsync(context, fault, generated);
+                            return;
+                        }
+
                         requestAborted.ThrowIfCancellationRequested();
                         generated++;
                         await wire.WriteTokenAsync(choice, position, isLast, generated, requestAborted);
                     }
+                }
+
+                if (fault.FiresAt(generated))
+                {
+                    await CommitAsync(context, fault, generated);
+                    return;
                 }
 
                 await wire.WriteStreamEndAsync(generated, requestAborted);
@@ -76,6 +95,13 @@ internal sealed class SimulatedEngine(
             else
             {
                 await pacer.WaitForStepAsync(job.MaxTokens - 1, requestAborted);
+                if (fault.Kind is FaultKind.Cut or FaultKind.Stall && fault.Value < job.MaxTokens * job.Choices)
+                {
+                    // The whole answer goes out at the end: a fault before it sends nothing.
+                    await CommitAsync(context, fault, generated);
+                    return;
+                }
+
                 generated = job.MaxTokens * job.Choices;
                 await WriteUnaryAsync(context.Response, wire, requestAborted);
             }
@@ -91,8 +117,23 @@ internal sealed class SimulatedEngine(
         }
         finally
         {
-            metrics.GenerationFinished(generated);
+            metrics.GenerationFinished(job.Model, generated);
         }
+    }
+
+    /// <summary>Cuts the connection, or stalls until the client gives up (which ends in the abort path above).</summary>
+    private async Task CommitAsync(HttpContext context, SimulatedFault fault, int generated)
+    {
+        Log.FaultCommitted(logger, context.Request.Path.Value, fault.Kind, generated);
+        if (fault.Kind == FaultKind.Stall)
+        {
+            await Task.Delay(Timeout.InfiniteTimeSpan, time, context.RequestAborted);
+            return;
+        }
+
+        metrics.RequestCut();
+        await Task.Delay(CutGrace, time, context.RequestAborted);
+        context.Abort();
     }
 
     private static async Task WriteUnaryAsync(HttpResponse response, IGenerationWire wire, CancellationToken cancellationToken)

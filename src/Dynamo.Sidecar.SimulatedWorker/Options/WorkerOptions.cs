@@ -4,6 +4,11 @@ namespace Dynamo.Sidecar.SimulatedWorker.Options;
 /// How the simulated worker sizes and paces its output. Bound from the <c>Worker</c> configuration section
 /// and checked at start by <see cref="WorkerOptionsValidator"/>.
 /// </summary>
+/// <remarks>
+/// A request may override pacing with the <c>x-sim-tokens-per-second</c> and <c>x-sim-ttft-ms</c> headers, and
+/// ask for a fault with <c>x-sim-fault</c>: <c>cut-after=N</c>, <c>stall-after=N</c> or <c>status=S</c>
+/// (<see cref="Faults.SimulatedFault"/>).
+/// </remarks>
 internal sealed record WorkerOptions
 {
     /// <summary>The configuration section these options are bound from.</summary>

@@ -14,6 +14,7 @@ namespace Dynamo.Sidecar.Admin;
 internal sealed class AdminServer(
     IOptions<SidecarOptions> options,
     SidecarMetrics metrics,
+    ProcessMetrics processMetrics,
     WorkerReadinessProbe readiness,
     IHostApplicationLifetime lifetime,
     ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
@@ -84,5 +85,6 @@ internal sealed class AdminServer(
     {
         context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
         await metrics.Registry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted);
+        await processMetrics.Registry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted);
     }
 }

@@ -34,6 +34,7 @@ public static class SidecarHostingExtensions
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>, KestrelLimitsSetup>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<SidecarMetrics>();
+        services.AddSingleton<ProcessMetrics>();
         services.AddSingleton<ModelLabels>();
         services.AddSingleton<WorkerReadinessProbe>();
         services.AddSingleton<AdminServer>();

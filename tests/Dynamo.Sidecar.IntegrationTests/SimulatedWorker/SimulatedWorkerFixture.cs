@@ -78,11 +78,32 @@ public sealed class SimulatedWorkerFixture : IAsyncLifetime
         return events[..^1].Select(e => JsonDocument.Parse(e.Data).RootElement.Clone()).ToList();
     }
 
+    /// <param name="name">A metric name (its one series), or a whole series with its labels.</param>
     public async Task<double> ReadMetricAsync(string name)
     {
         var text = await Client.GetStringAsync("/metrics");
-        var line = text.Split('\n').Single(l => l.StartsWith(name + "{", StringComparison.Ordinal));
+        var prefix = name.Contains('{', StringComparison.Ordinal) ? name + " " : name + "{";
+        var line = text.Split('\n').Single(l => l.StartsWith(prefix, StringComparison.Ordinal));
         return double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Waits until a series exists with the expected value: the worker records a request after its response ends.</summary>
+    public async Task<double> WaitForMetricAsync(string series, double expected)
+    {
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var text = await Client.GetStringAsync("/metrics");
+            var line = text.Split('\n').SingleOrDefault(l => l.StartsWith(series + " ", StringComparison.Ordinal));
+            var value = line is null ? double.NaN : double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+            // Generous: the whole suite runs in parallel on two cores.
+            if (value == expected || deadline.Elapsed > TimeSpan.FromSeconds(15))
+            {
+                return value;
+            }
+
+            await Task.Delay(20);
+        }
     }
 }
 
