@@ -198,7 +198,7 @@ scenario() { # name args...
 }
 
 # Throughput: 64 streams of 2,000 tokens, the worker as fast as it can; a finished stream starts another.
-scenario throughput --streams 64 --tokens 2000 --rate 0 --duration "${THROUGHPUT_SECONDS:-15}"
+scenario throughput --streams 64 --tokens 2000 --rate 0 --duration "${THROUGHPUT_SECONDS:-15}" --warmup "${WARMUP_SECONDS:-3}"
 # Latency: 256 streams at 20 tokens/s: the gap each proxy adds to every event.
 scenario latency --streams 256 --tokens "${LATENCY_TOKENS:-200}" --rate 20
 # Scale: thousands of open, slow streams (1 token/s), opened over 4 s: what an open stream costs in memory.
