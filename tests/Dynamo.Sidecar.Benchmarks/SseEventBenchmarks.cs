@@ -84,7 +84,7 @@ public class SseEventBenchmarks
         var keep = true;
         for (var i = 0; i < EventsPerInvoke; i++)
         {
-            keep &= _contentObserver.OnEvent(VllmChunks.Content);
+            keep &= _contentObserver.OnEvent(VllmChunks.Content, VllmChunks.Content.Length - 2);
         }
 
         return keep;

@@ -21,9 +21,9 @@ internal sealed class StreamedResponseMeter : ISseEventObserver, IDisposable
         _removeUsageChunk = removeUsageChunk;
     }
 
-    public bool OnEvent(ReadOnlySpan<byte> rawEvent)
+    public bool OnEvent(ReadOnlySpan<byte> rawEvent, int singleLineLength)
     {
-        if (!SseData.TryGet(rawEvent, ref _scratch, out var data))
+        if (!SseData.TryGet(rawEvent, singleLineLength, ref _scratch, out var data))
         {
             return true;
         }

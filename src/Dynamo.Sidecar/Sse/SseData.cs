@@ -8,9 +8,15 @@ internal static class SseData
     /// <paramref name="rawEvent"/>; several are joined with LF into <paramref name="scratch"/>, which is
     /// grown from the pool when needed (the caller returns it).
     /// </summary>
+    /// <param name="singleLineLength">The length of the event's only line, when the framer knows it; else -1.</param>
     /// <returns>False when the event has no data line (a comment, a keep-alive, an <c>id:</c> only).</returns>
-    public static bool TryGet(ReadOnlySpan<byte> rawEvent, ref byte[]? scratch, out ReadOnlySpan<byte> data)
+    public static bool TryGet(ReadOnlySpan<byte> rawEvent, int singleLineLength, ref byte[]? scratch, out ReadOnlySpan<byte> data)
     {
+        if (singleLineLength >= 0)
+        {
+            return TryGetDataValue(rawEvent[..singleLineLength], out data);
+        }
+
         data = default;
         var lines = 0;
         var joinedLength = 0;

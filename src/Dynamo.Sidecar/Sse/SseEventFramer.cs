@@ -6,8 +6,12 @@ namespace Dynamo.Sidecar.Sse;
 /// </summary>
 internal struct SseEventFramer
 {
-    private bool _lineHasBytes;
     private bool _lastWasCr;
+
+    // The line being read, and the non-empty lines of the event so far (for SingleLineLength).
+    private long _lineLength;
+    private int _lines;
+    private long _firstLineLength;
 
     /// <summary>
     /// Scans the next piece of the stream. Returns the length of the prefix of <paramref name="piece"/>
@@ -29,18 +33,15 @@ internal struct SseEventFramer
                 }
             }
 
-            var terminator = piece[i..].IndexOfAny((byte)'\r', (byte)'\n');
+            // Most lines are followed by the blank line that ends their event: no search needed for it.
+            var terminator = piece[i] is (byte)'\r' or (byte)'\n' ? 0 : piece[i..].IndexOfAny((byte)'\r', (byte)'\n');
             if (terminator < 0)
             {
-                _lineHasBytes = true;
+                _lineLength += piece.Length - i;
                 return -1;
             }
 
-            if (terminator > 0)
-            {
-                _lineHasBytes = true;
-            }
-
+            _lineLength += terminator;
             i += terminator;
             if (piece[i++] == (byte)'\r')
             {
@@ -54,16 +55,29 @@ internal struct SseEventFramer
                 }
             }
 
-            if (!_lineHasBytes)
+            if (_lineLength == 0)
             {
+                SingleLineLength = _lines == 1 && _firstLineLength <= int.MaxValue ? (int)_firstLineLength : -1;
+                _lines = 0;
                 return i;
             }
 
-            _lineHasBytes = false;
+            if (_lines++ == 0)
+            {
+                _firstLineLength = _lineLength;
+            }
+
+            _lineLength = 0;
         }
 
         return -1;
     }
+
+    /// <summary>
+    /// For the event the last <see cref="FindEventEnd"/> completed: the length of its only line (the event is that
+    /// line, its line ending and the blank line), or -1 when it has several lines or none.
+    /// </summary>
+    public int SingleLineLength { get; private set; }
 
     /// <summary>
     /// Called when the caller has itself taken the LF that completes a CRLF split across pieces

@@ -185,7 +185,7 @@ internal sealed class SseMeteringStream : ReadOnlyStream
 
             var eventEnd = position + length;
             var eventLength = eventEnd - _readyEnd;
-            var keep = _passingOversizedEvent || eventLength > _maxEventBytes || _observer.OnEvent(buffer.AsSpan(_readyEnd, eventLength));
+            var keep = _passingOversizedEvent || eventLength > _maxEventBytes || _observer.OnEvent(buffer.AsSpan(_readyEnd, eventLength), _framer.SingleLineLength);
             _passingOversizedEvent = false;
             if (_framer.EndsWithSplitCrlfCandidate)
             {
@@ -215,7 +215,7 @@ internal sealed class SseMeteringStream : ReadOnlyStream
     {
         if (!_passingOversizedEvent && _end - _readyEnd <= _maxEventBytes)
         {
-            _observer.OnEvent(_buffer.AsSpan(_readyEnd, _end - _readyEnd));
+            _observer.OnEvent(_buffer.AsSpan(_readyEnd, _end - _readyEnd), singleLineLength: -1);
         }
 
         _passingOversizedEvent = false;

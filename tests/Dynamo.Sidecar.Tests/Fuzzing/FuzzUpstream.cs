@@ -55,7 +55,7 @@ internal sealed class CheckingObserver(ISseEventObserver inner, byte[] input, Li
 
     public void OnReadEnd() => inner.OnReadEnd();
 
-    public bool OnEvent(ReadOnlySpan<byte> rawEvent)
+    public bool OnEvent(ReadOnlySpan<byte> rawEvent, int singleLineLength)
     {
         if (Failure is null)
         {
@@ -75,7 +75,7 @@ internal sealed class CheckingObserver(ISseEventObserver inner, byte[] input, Li
             }
         }
 
-        var keep = inner.OnEvent(rawEvent);
+        var keep = inner.OnEvent(rawEvent, singleLineLength);
         if (!keep)
         {
             RemovedBytes += rawEvent.Length;

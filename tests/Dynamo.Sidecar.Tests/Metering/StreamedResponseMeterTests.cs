@@ -22,7 +22,7 @@ public class StreamedResponseMeterTests
         var (meter, observer) = Create(removeUsageChunk);
         using var _ = observer;
 
-        Assert.Equal(kept, observer.OnEvent(SseText.Utf8(SseText.Event("\n", ChatChunks.UsageOnly(7, 3, cached: 2)))));
+        Assert.Equal(kept, observer.OnEvent(SseText.Utf8(SseText.Event("\n", ChatChunks.UsageOnly(7, 3, cached: 2))), singleLineLength: -1));
         meter.Complete(RequestOutcome.Success);
 
         var scrape = MetricsScrape.Of(_metrics.Registry);
@@ -38,7 +38,7 @@ public class StreamedResponseMeterTests
     {
         var (meter, observer) = Create(removeUsageChunk: true);
 
-        Assert.True(observer.OnEvent(SseText.Utf8(rawEvent)));
+        Assert.True(observer.OnEvent(SseText.Utf8(rawEvent), singleLineLength: -1));
         Assert.True(meter.EndedWell);
     }
 
@@ -51,7 +51,7 @@ public class StreamedResponseMeterTests
     {
         var (meter, observer) = Create(removeUsageChunk: true);
 
-        Assert.True(observer.OnEvent(SseText.Utf8(rawEvent)));
+        Assert.True(observer.OnEvent(SseText.Utf8(rawEvent), singleLineLength: -1));
         Assert.False(meter.EndedWell);
         meter.Complete(RequestOutcome.Success);
         Assert.False(MetricsScrape.Of(_metrics.Registry).Has("input_sequence_tokens_count", ("model", "m")));
@@ -63,8 +63,8 @@ public class StreamedResponseMeterTests
         var (meter, observer) = Create(removeUsageChunk: true, MeteredEndpoint.Responses);
 
         // Read as a Responses event, a chat usage-only chunk is just an event without a type.
-        Assert.True(observer.OnEvent(SseText.Utf8(SseText.Event("\n", ChatChunks.UsageOnly(7, 3)))));
-        Assert.True(observer.OnEvent(SseText.Utf8("event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}\n\n")));
+        Assert.True(observer.OnEvent(SseText.Utf8(SseText.Event("\n", ChatChunks.UsageOnly(7, 3))), singleLineLength: -1));
+        Assert.True(observer.OnEvent(SseText.Utf8("event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}\n\n"), singleLineLength: -1));
         Assert.True(meter.EndedWell);
     }
 
@@ -72,7 +72,7 @@ public class StreamedResponseMeterTests
     public void Dispose_ReturnsTheScratch_AndIsRepeatable()
     {
         var (_, observer) = Create(removeUsageChunk: true);
-        Assert.True(observer.OnEvent("data: {\"choices\":\ndata: []}\n\n"u8));
+        Assert.True(observer.OnEvent("data: {\"choices\":\ndata: []}\n\n"u8, singleLineLength: -1));
 
         observer.Dispose();
         observer.Dispose();

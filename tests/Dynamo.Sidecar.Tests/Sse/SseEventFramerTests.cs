@@ -96,6 +96,57 @@ public class SseEventFramerTests
         Assert.Equal(5, whole.Events.Count);
     }
 
+    [Theory]
+    [InlineData("\n")]
+    [InlineData("\r\n")]
+    [InlineData("\r")]
+    public void SingleLineLength_IsTheOnlyLinesLength_ElseMinusOne_InEveryPieceSplit(string newline)
+    {
+        var text = $"data: {{\"a\":1}}{newline}{newline}: ping{newline}{newline}{newline}event: x{newline}data: b{newline}{newline}data:{newline}{newline}";
+        int[] expected = [13, 6, -1, -1, 5];
+
+        for (var split = 0; split <= text.Length; split++)
+        {
+            var pieces = new[] { text[..split], text[split..] }.Where(p => p.Length > 0).ToArray();
+            Assert.Equal(expected, SingleLineLengths(pieces));
+        }
+
+        Assert.Equal(expected, SingleLineLengths(Bytewise(text)));
+    }
+
+    /// <summary>The framer's <see cref="SseEventFramer.SingleLineLength"/> for each event it ends, fed as the metering stream feeds it.</summary>
+    private static List<int> SingleLineLengths(params string[] pieces)
+    {
+        var framer = new SseEventFramer();
+        var lengths = new List<int>();
+        var eventEndedWithCr = false;
+        foreach (var piece in pieces)
+        {
+            var rest = SseText.Utf8(piece).AsSpan();
+            if (eventEndedWithCr && rest[0] == (byte)'\n')
+            {
+                framer.ForgetPendingCr();
+                rest = rest[1..];
+            }
+
+            eventEndedWithCr = false;
+            while (!rest.IsEmpty)
+            {
+                var length = framer.FindEventEnd(rest);
+                if (length < 0)
+                {
+                    break;
+                }
+
+                lengths.Add(framer.SingleLineLength);
+                rest = rest[length..];
+                eventEndedWithCr = framer.EndsWithSplitCrlfCandidate;
+            }
+        }
+
+        return lengths;
+    }
+
     [Fact]
     public void MixedLineEndings_AreAllLineEnds()
     {
