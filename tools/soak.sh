@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Soak test: builds Release, then runs tools/Dynamo.Sidecar.SoakTool, which starts the simulated worker and the
 # sidecar (127.0.0.1 only), drives 256 concurrent mixed requests with client disconnects, worker cuts, stalls,
-# slow streams and error statuses, and checks the sidecar's metrics and memory at the end (docs/reliability-soak.md).
+# slow streams and error statuses, and checks the sidecar's metrics and memory at the end (docs/reliability.md#soak).
 #
 #   tools/soak.sh                     60 s of traffic after a 30 s warm-up (what CI runs)
 #   tools/soak.sh --duration 1800     the documented 30-minute soak
