@@ -41,11 +41,30 @@ internal sealed class SseMeteringStream : ReadOnlyStream
     // What to do with an LF that completes a CRLF whose CR ended the previous (kept or removed) event.
     private enum SplitLf : byte { None, Keep, Drop }
 
-    // Pooled builder: a read that waits for the worker must not allocate a state machine per event.
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public override async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
+    public override ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+
+        // The two answers that need no await skip the state machine: events already framed, and the reader's
+        // probe for data before it rents its buffer (answered by the worker's own zero-byte read, so an idle
+        // stream holds no memory).
+        if (_readyEnd > _readyStart)
+        {
+            return ValueTask.FromResult(destination.IsEmpty ? 0 : HandOut(destination.Span));
+        }
+
+        if (_buffer is null && destination.IsEmpty && !_upstreamEnded)
+        {
+            return _upstream.ReadAsync(Memory<byte>.Empty, cancellationToken);
+        }
+
+        return ReadFramedAsync(destination, cancellationToken);
+    }
+
+    // Pooled builder: a read that waits for the worker must not allocate a state machine per event.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<int> ReadFramedAsync(Memory<byte> destination, CancellationToken cancellationToken)
+    {
         while (true)
         {
             if (_readyEnd > _readyStart)
@@ -63,13 +82,6 @@ internal sealed class SseMeteringStream : ReadOnlyStream
                 ReleaseUnterminatedTail();
                 _observer.OnReadEnd();
                 continue;
-            }
-
-            if (_buffer is null && destination.IsEmpty)
-            {
-                // The reader probes for data before renting its buffer; so do we, so an idle stream holds no memory.
-                await _upstream.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
-                return 0;
             }
 
             if (!MakeRoom())
