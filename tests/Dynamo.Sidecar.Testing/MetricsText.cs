@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text;
-
 namespace Dynamo.Sidecar.Testing;
 
 /// <summary>The Prometheus text exposition of <c>/metrics</c>, parsed into samples tests can read.</summary>
@@ -21,20 +18,10 @@ public sealed class MetricsText
         var samples = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var line in text.Split('\n'))
         {
-            if (line.Length == 0 || line[0] == '#')
+            if (PrometheusSample.TryParse(line, out var name, out var labels, out var value))
             {
-                continue;
+                samples[Key(name, labels)] = value;
             }
-
-            var (name, labels, rest) = ParseSample(line);
-            var value = rest.Trim().Split(' ')[0];
-            samples[Key(name, labels)] = value switch
-            {
-                "+Inf" => double.PositiveInfinity,
-                "-Inf" => double.NegativeInfinity,
-                "NaN" => double.NaN,
-                _ => double.Parse(value, CultureInfo.InvariantCulture),
-            };
         }
 
         return new MetricsText(text, samples);
@@ -72,48 +59,4 @@ public sealed class MetricsText
         name + "{" + string.Join(",", labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}=\"{Escape(l.Value)}\"")) + "}";
 
     private static string Escape(string value) => value.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n");
-
-    private static (string Name, Dictionary<string, string> Labels, string Tail) ParseSample(string line)
-    {
-        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
-        var brace = line.IndexOf('{', StringComparison.Ordinal);
-        var space = line.IndexOf(' ', StringComparison.Ordinal);
-        if (brace < 0 || (space >= 0 && space < brace))
-        {
-            return (line[..space], labels, line[space..]);
-        }
-
-        var name = line[..brace];
-        var i = brace + 1;
-        while (line[i] != '}')
-        {
-            var eq = line.IndexOf('=', i);
-            var labelName = line[i..eq];
-            i = eq + 2; // skip ="
-            var value = new StringBuilder();
-            while (line[i] != '"')
-            {
-                if (line[i] == '\\')
-                {
-                    i++;
-                    value.Append(line[i] == 'n' ? '\n' : line[i]);
-                }
-                else
-                {
-                    value.Append(line[i]);
-                }
-
-                i++;
-            }
-
-            labels[labelName] = value.ToString();
-            i++; // closing quote
-            if (line[i] == ',')
-            {
-                i++;
-            }
-        }
-
-        return (name, labels, line[(i + 1)..]);
-    }
 }

@@ -1,4 +1,4 @@
-using System.Globalization;
+using Dynamo.Sidecar.Testing;
 
 namespace Dynamo.Sidecar.SoakTool.Checks;
 
@@ -15,65 +15,10 @@ internal sealed class MetricsScrape
         var scrape = new MetricsScrape();
         foreach (var line in text.Split('\n'))
         {
-            if (line.Length == 0 || line[0] == '#')
+            if (PrometheusSample.TryParse(line, out var name, out var labels, out var value))
             {
-                continue;
+                scrape._samples.Add((name, labels, value));
             }
-
-            var labels = new Dictionary<string, string>(StringComparer.Ordinal);
-            var brace = line.IndexOf('{', StringComparison.Ordinal);
-            var space = line.IndexOf(' ', StringComparison.Ordinal);
-            string name;
-            string rest;
-            if (brace >= 0 && brace < space)
-            {
-                name = line[..brace];
-                var i = brace + 1;
-                while (line[i] != '}')
-                {
-                    var equals = line.IndexOf('=', i);
-                    var key = line[i..equals];
-                    i = equals + 2; // past ="
-                    var value = new System.Text.StringBuilder();
-                    while (line[i] != '"')
-                    {
-                        if (line[i] == '\\')
-                        {
-                            i++;
-                            value.Append(line[i] == 'n' ? '\n' : line[i]);
-                        }
-                        else
-                        {
-                            value.Append(line[i]);
-                        }
-
-                        i++;
-                    }
-
-                    labels[key] = value.ToString();
-                    i++; // past the closing quote
-                    if (line[i] == ',')
-                    {
-                        i++;
-                    }
-                }
-
-                rest = line[(i + 1)..];
-            }
-            else
-            {
-                name = line[..space];
-                rest = line[space..];
-            }
-
-            var number = rest.Trim().Split(' ')[0];
-            scrape._samples.Add((name, labels, number switch
-            {
-                "+Inf" => double.PositiveInfinity,
-                "-Inf" => double.NegativeInfinity,
-                "NaN" => double.NaN,
-                _ => double.Parse(number, CultureInfo.InvariantCulture),
-            }));
         }
 
         return scrape;
