@@ -5,6 +5,7 @@
 #   bench/profile.sh                 both, 8 s of samples each, after 8 s of load
 #   PROFILE_TARGETS=sidecar bench/profile.sh
 #   PROFILE_LOAD="--streams 256 --tokens 400 --rate 20" bench/profile.sh    the latency shape instead
+#   PROFILE_WARMUP=22 bench/profile.sh     sample after 22 s of load, when tiered compilation has settled
 #
 # JIT-compiled code is named through the runtime's perf map (DOTNET_PerfMapEnabled=1); that needs
 # W^X off (DOTNET_EnableWriteXorExecute=0), or perf sees the code only as an anonymous memfd. Both
@@ -33,6 +34,8 @@ dotnet src/Dynamo.Sidecar.SimulatedWorker/bin/Release/net10.0/Dynamo.Sidecar.Sim
 started+=($!)
 sleep 2
 
+warmup=${PROFILE_WARMUP:-8} # seconds of load before the 8 s of samples
+
 profile() { # name metering
   local port=$((base + 3))
   (cd src/Dynamo.Sidecar/bin/Release/net10.0 && DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 exec dotnet Dynamo.Sidecar.dll \
@@ -41,9 +44,9 @@ profile() { # name metering
   local pid=$!
   started+=("$pid")
   sleep 3
-  "${load_tool[@]}" --url "http://127.0.0.1:$port" ${PROFILE_LOAD:---streams 64 --tokens 2000 --rate 0 --duration 18} --pid "$pid" --label "$1" >"$out/$1-load.txt" 2>&1 &
+  "${load_tool[@]}" --url "http://127.0.0.1:$port" ${PROFILE_LOAD:---streams 64 --tokens 2000 --rate 0 --duration $((warmup + 10))} --pid "$pid" --label "$1" >"$out/$1-load.txt" 2>&1 &
   local load=$!
-  sleep 8
+  sleep "$warmup"
   perf record -F 999 -g -p "$pid" -o "$out/$1.perf" -- sleep 8 >/dev/null 2>&1
   wait "$load" || true
   kill "$pid"
@@ -58,7 +61,7 @@ profile() { # name metering
   echo
   awk '
     { pct = $1; sub(/%/, "", pct); line = $0 }
-    line ~ /Prometheus\.(Exemplar|ObservedExemplar)|ObjectPool|ConcurrentQueueSegment/ { c["prometheus-net exemplars (trace/span id on every observation)"] += pct; next }
+    line ~ /Prometheus\.(Exemplar|ObservedExemplar)(::|\+)|ObjectPool|ConcurrentQueueSegment/ { c["prometheus-net exemplars (trace/span id on every observation)"] += pct; next }
     line ~ /Prometheus\./ { c["prometheus-net counters and histograms"] += pct; next }
     line ~ /System\.Text\.Json|CompletionChunkReader|UsageJson|ResponsesEventReader/ { c["JSON chunk reading (Utf8JsonReader)"] += pct; next }
     line ~ /Dynamo\.Sidecar\.(Sse|Metering)/ { c["SSE framing, metering stream, request meter"] += pct; next }
