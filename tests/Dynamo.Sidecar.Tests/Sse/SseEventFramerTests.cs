@@ -257,7 +257,7 @@ public class SseEventFramerTests
     }
 
     [Fact]
-    public void EventOfExactlyTheCap_EndingInACrThatEndsThePiece_IsOversized_WhenItsLfStartsTheNextPiece()
+    public void CrlfEventOneByteOverTheCap_WhoseFinalCrEndsThePiece_IsOversized_WhenItsLfStartsTheNextPiece()
     {
         var framer = new SseEventFramer(Cap);
         var atTheCapBeforeItsLf = EventOf(Cap + 1, "\r\n")[..^1];
