@@ -17,7 +17,6 @@ internal sealed class SseMeteringStream : ReadOnlyStream
 
     private readonly Stream _upstream;
     private readonly ISseEventObserver _observer;
-    private readonly int _maxEventBytes;
 
     // Layout of _buffer: [_readyStart, _readyEnd) complete events not yet handed out,
     // [_readyEnd, _end) the event still arriving. The buffer is rented only while it holds bytes.
@@ -26,8 +25,7 @@ internal sealed class SseMeteringStream : ReadOnlyStream
     private int _readyEnd;
     private int _end;
     private SseEventFramer _framer;
-    private bool _passingOversizedEvent;
-    private SplitLf _splitLf;
+    private bool _previousEventRemoved;
     private bool _upstreamEnded;
     private bool _disposed;
 
@@ -35,11 +33,8 @@ internal sealed class SseMeteringStream : ReadOnlyStream
     {
         _upstream = upstream;
         _observer = observer;
-        _maxEventBytes = maxEventBytes;
+        _framer = new SseEventFramer(maxEventBytes);
     }
-
-    // What to do with an LF that completes a CRLF whose CR ended the previous (kept or removed) event.
-    private enum SplitLf : byte { None, Keep, Drop }
 
     public override ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
     {
@@ -79,7 +74,7 @@ internal sealed class SseMeteringStream : ReadOnlyStream
                     return 0;
                 }
 
-                ReleaseUnterminatedTail();
+                EndOfUpstream();
                 _observer.OnReadEnd();
                 continue;
             }
@@ -143,10 +138,9 @@ internal sealed class SseMeteringStream : ReadOnlyStream
             _end = arriving;
         }
 
-        if (_end >= _maxEventBytes)
+        if (arriving > 0 && _framer.IsOversized)
         {
             // Too large to inspect: release what we hold and let the rest of this event flow unparsed.
-            _passingOversizedEvent = true;
             _readyEnd = _end;
             return false;
         }
@@ -167,53 +161,35 @@ internal sealed class SseMeteringStream : ReadOnlyStream
     {
         var position = _end;
         _end += count;
-        var buffer = _buffer!;
-
-        if (_splitLf != SplitLf.None)
-        {
-            if (buffer[position] == (byte)'\n')
-            {
-                _framer.ForgetPendingCr();
-                if (_splitLf == SplitLf.Keep)
-                {
-                    _readyEnd = ++position;
-                }
-                else
-                {
-                    Remove(position, 1);
-                }
-            }
-
-            _splitLf = SplitLf.None;
-        }
-
         while (position < _end)
         {
-            var length = _framer.FindEventEnd(buffer.AsSpan(position, _end - position));
+            var length = _framer.FindEventEnd(_buffer.AsSpan(position, _end - position));
             if (length < 0)
             {
                 return;
             }
 
-            var eventEnd = position + length;
-            var eventLength = eventEnd - _readyEnd;
-            var keep = _passingOversizedEvent || eventLength > _maxEventBytes || _observer.OnEvent(buffer.AsSpan(_readyEnd, eventLength), _framer.SingleLineLength);
-            _passingOversizedEvent = false;
-            if (_framer.EndsWithSplitCrlfCandidate)
-            {
-                _splitLf = keep ? SplitLf.Keep : SplitLf.Drop;
-            }
-
-            if (keep)
-            {
-                _readyEnd = position = eventEnd;
-            }
-            else
-            {
-                Remove(_readyEnd, eventEnd - _readyEnd);
-                position = _readyEnd;
-            }
+            position = EndEvent(position + length);
         }
+    }
+
+    /// <summary>Keeps or removes what the framer just ended at <paramref name="end"/>. Returns where framing goes on.</summary>
+    private int EndEvent(int end)
+    {
+        var keep = _framer.Framed switch
+        {
+            SseFramed.Event => _observer.OnEvent(_buffer.AsSpan(_readyEnd, end - _readyEnd), _framer.SingleLineLength),
+            SseFramed.LfOfPreviousEvent => !_previousEventRemoved,
+            _ => true,
+        };
+        _previousEventRemoved = !keep;
+        if (keep)
+        {
+            return _readyEnd = end;
+        }
+
+        Remove(_readyEnd, end - _readyEnd);
+        return _readyEnd;
     }
 
     private void Remove(int start, int count)
@@ -222,15 +198,23 @@ internal sealed class SseMeteringStream : ReadOnlyStream
         _end -= count;
     }
 
-    /// <summary>At the end of the stream, bytes without a closing blank line still belong to the client.</summary>
-    private void ReleaseUnterminatedTail()
+    /// <summary>
+    /// At the end of the stream: an event the framer held back ends here; bytes without a closing blank line still
+    /// belong to the client.
+    /// </summary>
+    private void EndOfUpstream()
     {
-        if (!_passingOversizedEvent && _end - _readyEnd <= _maxEventBytes)
+        if (_framer.EndOfStream())
+        {
+            EndEvent(_end);
+            return;
+        }
+
+        if (!_framer.IsOversized)
         {
             _observer.OnEvent(_buffer.AsSpan(_readyEnd, _end - _readyEnd), singleLineLength: -1);
         }
 
-        _passingOversizedEvent = false;
         _readyEnd = _end;
     }
 

@@ -81,18 +81,12 @@ internal sealed class JWriter
         _escapeStrings = rng.Next(3) == 0 ? 0.3 : 0;
     }
 
-    public static string Write(JNode node, Random rng, JStyle style, bool allowNewlines) => Write(node, rng, style, allowNewlines, out _);
-
-    /// <param name="escapedValues">True when some string value has a character written as a needless <c>\uXXXX</c> escape.</param>
-    public static string Write(JNode node, Random rng, JStyle style, bool allowNewlines, out bool escapedValues)
+    public static string Write(JNode node, Random rng, JStyle style, bool allowNewlines)
     {
         var writer = new JWriter(rng, style, allowNewlines);
         writer.Value(node, 0);
-        escapedValues = writer._escapedValues;
         return writer._text.ToString();
     }
-
-    private bool _escapedValues;
 
     private void Value(JNode node, int depth)
     {
@@ -218,7 +212,6 @@ internal sealed class JWriter
                 default:
                     if (c < 0x20 || char.IsSurrogate(c) || (escapeChance > 0 && _rng.NextDouble() < escapeChance))
                     {
-                        _escapedValues |= escapeChance == _escapeStrings && c >= 0x20 && !char.IsSurrogate(c);
                         // Lone surrogates only come out escaped: raw they would not be UTF-8.
                         _text.Append("\\u").Append(((int)c).ToString(_rng.Next(2) == 0 ? "x4" : "X4", CultureInfo.InvariantCulture));
                     }

@@ -9,25 +9,6 @@ internal enum Removal
 {
     Keep,
     Remove,
-    /// <summary>The SPEC says one thing, the production code (a known bug, see <see cref="KnownDeviations"/>) another.</summary>
-    Either,
-}
-
-/// <summary>
-/// Bugs found by the fuzz tests and pinned by failing regression tests in <see cref="FuzzRegressionTests"/>:
-/// D1 data that is a usage-only object followed by more bytes is removed and metered (not JSON, SPEC §4);
-/// D2 a usage-only chunk whose usage has no integer count is not removed (SPEC §1.4);
-/// D3 a completion count near 2^63 overflows the live count and makes <c>RequestMeter.Complete</c> throw;
-/// D4 an event of cap + 1 bytes ending in CRLF is parsed when its last LF arrives in a later read;
-/// D5 escaped <c>type</c> values of responses events are not recognised;
-/// D6 a responses event whose <c>type</c> is not a string is read from inside that value.
-/// While <see cref="Tolerated"/> is true the fuzz properties accept both the SPEC behaviour and the current
-/// one for exactly those inputs, so the fuzzers stay useful for finding anything else. Set it to false once
-/// the bugs are fixed.
-/// </summary>
-internal static class KnownDeviations
-{
-    public static readonly bool Tolerated = true;
 }
 
 /// <summary>
@@ -119,20 +100,13 @@ internal static class SseOracle
         }
         catch (JsonException)
         {
-            // SPEC §4: a non-JSON data line is forwarded unchanged. Known bug D1: the production reader stops
-            // after the first JSON object and ignores what follows it.
-            return KnownDeviations.Tolerated && StartsWithUsageOnlyObject(data) ? Removal.Either : Removal.Keep;
+            // SPEC §4: a non-JSON data line is forwarded unchanged.
+            return Removal.Keep;
         }
 
         using (document)
         {
-            if (!IsUsageOnly(document.RootElement, out var usage))
-            {
-                return Removal.Keep;
-            }
-
-            // Known bug D2: the production reader keeps a usage-only chunk whose usage has no well-formed token count.
-            return KnownDeviations.Tolerated && !ReportsTokenCount(usage) ? Removal.Either : Removal.Remove;
+            return IsUsageOnly(document.RootElement, out _) ? Removal.Remove : Removal.Keep;
         }
     }
 
@@ -166,39 +140,6 @@ internal static class SseOracle
 
         usage = u;
         return true;
-    }
-
-    private static bool StartsWithUsageOnlyObject(byte[] data)
-    {
-        try
-        {
-            var reader = new Utf8JsonReader(data, new JsonReaderOptions { MaxDepth = 1024 });
-            using var first = JsonDocument.ParseValue(ref reader);
-            return IsUsageOnly(first.RootElement, out _);
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>prompt/input or completion/output tokens (last spelling wins) is an integer in [0, 2^63).</summary>
-    private static bool ReportsTokenCount(JsonElement usage)
-    {
-        JsonElement? prompt = null, completion = null;
-        foreach (var property in usage.EnumerateObject())
-        {
-            if (property.NameEquals("prompt_tokens") || property.NameEquals("input_tokens"))
-            {
-                prompt = property.Value;
-            }
-            else if (property.NameEquals("completion_tokens") || property.NameEquals("output_tokens"))
-            {
-                completion = property.Value;
-            }
-        }
-
-        return IsCount(prompt) || IsCount(completion);
     }
 
     public static bool IsCount(JsonElement? value) =>

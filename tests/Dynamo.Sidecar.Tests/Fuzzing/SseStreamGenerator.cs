@@ -16,9 +16,6 @@ internal sealed class GeneratedStream
     /// <summary>For a pristine stream: what <c>output_tokens_total</c> must end at.</summary>
     public long OutputTokens { get; init; }
 
-    /// <summary>Some JSON string value has a needlessly escaped character (e.g. <c>"d\u0065lta"</c>).</summary>
-    public bool EscapedStringValues { get; init; }
-
     /// <summary>For a pristine stream: the prompt tokens the worker reported, if it reported usage.</summary>
     public long? PromptTokens { get; init; }
 }
@@ -41,7 +38,6 @@ internal sealed class SseStreamGenerator
     private readonly int _newlineStyle;
     private readonly List<byte[]> _events = [];
     private bool _mutated;
-    private bool _escapedValues;
     private string _lastNewline = "";
     private int _contentChunks;
 
@@ -75,7 +71,6 @@ internal sealed class SseStreamGenerator
             Pristine = !generator._mutated,
             OutputTokens = output,
             PromptTokens = prompt,
-            EscapedStringValues = generator._escapedValues,
         };
     }
 
@@ -172,8 +167,7 @@ internal sealed class SseStreamGenerator
             _ => JStyle.Random,
         };
         var prefix = _rng.Chance(0.9) ? "data: " : "data:";
-        lines.AddRange(JWriter.Write(json, _rng, style, allowNewlines: false, out var escaped).Split('\n').Select(line => prefix + line));
-        _escapedValues |= escaped;
+        lines.AddRange(JWriter.Write(json, _rng, style, allowNewlines: false).Split('\n').Select(line => prefix + line));
         if (_rng.Chance(0.03))
         {
             lines.Add("retry: 3000");
@@ -189,8 +183,7 @@ internal sealed class SseStreamGenerator
     private void AddPaddedData(JNode json, int length)
     {
         var newline = Newline();
-        var line = "data: " + JWriter.Write(json, _rng, JStyle.Compact, allowNewlines: false, out var escaped);
-        _escapedValues |= escaped;
+        var line = "data: " + JWriter.Write(json, _rng, JStyle.Compact, allowNewlines: false);
         var padding = Math.Max(0, length - Encoding.UTF8.GetByteCount(line) - (2 * newline.Length));
         _events.Add(Encoding.UTF8.GetBytes("data: " + new string(' ', padding) + line[6..] + newline + newline));
     }

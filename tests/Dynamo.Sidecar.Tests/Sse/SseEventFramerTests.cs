@@ -5,30 +5,25 @@ namespace Dynamo.Sidecar.Tests.Sse;
 
 public class SseEventFramerTests
 {
-    /// <summary>Feeds the pieces in order and returns each event the framer ends, and whether a CR ended the last piece.</summary>
-    private static (List<string> Events, string Pending, bool PendingCr) Frame(params string[] pieces) => Frame(false, pieces);
+    private const int NoCap = int.MaxValue;
 
-    /// <summary>
-    /// Like <see cref="Frame(string[])"/>; with <paramref name="lfFollowsItsCr"/> it does what the metering
-    /// stream does: an LF that completes the CRLF ending an event goes with that event (ForgetPendingCr).
-    /// </summary>
-    private static (List<string> Events, string Pending, bool PendingCr) Frame(bool lfFollowsItsCr, params string[] pieces)
+    /// <summary>What the framer ended, fed piece by piece as the metering stream feeds it, then told the stream ended.</summary>
+    /// <param name="Events">Each event's text, the LF of a CRLF split from it included.</param>
+    /// <param name="Framed">For each event, <see cref="SseFramed.Event"/> or <see cref="SseFramed.OversizedEvent"/>.</param>
+    /// <param name="SingleLineLengths">For each event, <see cref="SseEventFramer.SingleLineLength"/> when it was ended.</param>
+    /// <param name="Rest">The bytes after the last end: an unterminated tail.</param>
+    private sealed record Framing(List<string> Events, List<SseFramed> Framed, List<int> SingleLineLengths, string Rest);
+
+    private static Framing Frame(params string[] pieces) => Frame(NoCap, pieces);
+
+    private static Framing Frame(int maxEventBytes, params string[] pieces)
     {
-        var framer = new SseEventFramer();
-        var events = new List<string>();
+        var framer = new SseEventFramer(maxEventBytes);
+        var framing = new Framing([], [], [], "");
         var current = "";
-        var eventEndedWithCr = false;
         foreach (var piece in pieces)
         {
             var rest = SseText.Utf8(piece).AsSpan();
-            if (lfFollowsItsCr && eventEndedWithCr && rest[0] == (byte)'\n')
-            {
-                framer.ForgetPendingCr();
-                events[^1] += "\n";
-                rest = rest[1..];
-            }
-
-            eventEndedWithCr = false;
             while (!rest.IsEmpty)
             {
                 var length = framer.FindEventEnd(rest);
@@ -38,15 +33,35 @@ public class SseEventFramerTests
                     break;
                 }
 
-                Assert.InRange(length, 1, rest.Length);
-                events.Add(current + SseText.Text(rest[..length]));
+                Assert.InRange(length, 0, rest.Length);
+                Add(current + SseText.Text(rest[..length]));
                 current = "";
                 rest = rest[length..];
-                eventEndedWithCr = framer.EndsWithSplitCrlfCandidate;
             }
         }
 
-        return (events, current, framer.EndsWithSplitCrlfCandidate);
+        if (framer.EndOfStream())
+        {
+            Add(current);
+            current = "";
+        }
+
+        return framing with { Rest = current };
+
+        void Add(string text)
+        {
+            Assert.NotEqual("", text);
+            if (framer.Framed == SseFramed.LfOfPreviousEvent)
+            {
+                Assert.Equal("\n", text);
+                framing.Events[^1] += text;
+                return;
+            }
+
+            framing.Events.Add(text);
+            framing.Framed.Add(framer.Framed);
+            framing.SingleLineLengths.Add(framer.SingleLineLength);
+        }
     }
 
     private static string[] Bytewise(string text) => [.. text.Select(c => c.ToString())];
@@ -59,10 +74,10 @@ public class SseEventFramerTests
     {
         var text = "data: {\"a\":1}" + newline + newline;
 
-        var (events, rest, _) = Frame(text + "data: next");
+        var framing = Frame(text + "data: next");
 
-        Assert.Equal([text], events);
-        Assert.Equal("data: next", rest);
+        Assert.Equal([text], framing.Events);
+        Assert.Equal("data: next", framing.Rest);
     }
 
     [Theory]
@@ -74,10 +89,10 @@ public class SseEventFramerTests
         var first = $"event: message{newline}id: 1{newline}data: a{newline}data: b{newline}{newline}";
         var second = $": comment{newline}{newline}";
 
-        var (events, rest, _) = Frame(first + second);
+        var framing = Frame(first + second);
 
-        Assert.Equal([first, second], events);
-        Assert.Equal("", rest);
+        Assert.Equal([first, second], framing.Events);
+        Assert.Equal("", framing.Rest);
     }
 
     [Theory]
@@ -89,7 +104,7 @@ public class SseEventFramerTests
         var text = $"data: a{newline}{newline}: ping{newline}{newline}{newline}id: 2{newline}data: b{newline}data: c{newline}{newline}data: [DONE]{newline}{newline}";
 
         var whole = Frame(text);
-        var bytewise = Frame(lfFollowsItsCr: true, Bytewise(text));
+        var bytewise = Frame(Bytewise(text));
 
         Assert.Equal(whole.Events, bytewise.Events);
         Assert.Equal(string.Concat(whole.Events), text);
@@ -114,38 +129,7 @@ public class SseEventFramerTests
         Assert.Equal(expected, SingleLineLengths(Bytewise(text)));
     }
 
-    /// <summary>The framer's <see cref="SseEventFramer.SingleLineLength"/> for each event it ends, fed as the metering stream feeds it.</summary>
-    private static List<int> SingleLineLengths(params string[] pieces)
-    {
-        var framer = new SseEventFramer();
-        var lengths = new List<int>();
-        var eventEndedWithCr = false;
-        foreach (var piece in pieces)
-        {
-            var rest = SseText.Utf8(piece).AsSpan();
-            if (eventEndedWithCr && rest[0] == (byte)'\n')
-            {
-                framer.ForgetPendingCr();
-                rest = rest[1..];
-            }
-
-            eventEndedWithCr = false;
-            while (!rest.IsEmpty)
-            {
-                var length = framer.FindEventEnd(rest);
-                if (length < 0)
-                {
-                    break;
-                }
-
-                lengths.Add(framer.SingleLineLength);
-                rest = rest[length..];
-                eventEndedWithCr = framer.EndsWithSplitCrlfCandidate;
-            }
-        }
-
-        return lengths;
-    }
+    private static List<int> SingleLineLengths(params string[] pieces) => Frame(pieces).SingleLineLengths;
 
     [Fact]
     public void MixedLineEndings_AreAllLineEnds()
@@ -159,73 +143,52 @@ public class SseEventFramerTests
     public void CrlfSplitBetweenPieces_InsideAnEvent_IsOneLineEnd()
     {
         // If the LF were taken as a second line end, it would be a blank line and end the event early.
-        var (events, rest, _) = Frame("data: a\r", "\ndata: b\r", "\n\r", "\n");
+        var framing = Frame("data: a\r", "\ndata: b\r", "\n\r", "\n");
 
-        Assert.Equal(["data: a\r\ndata: b\r\n\r"], events);
-        Assert.Equal("\n", rest);
+        Assert.Equal(["data: a\r\ndata: b\r\n\r\n"], framing.Events);
+        Assert.Equal("", framing.Rest);
     }
 
     [Fact]
-    public void CrAtTheEndOfAPiece_ThatEndsAnEvent_IsReportedAsASplitCrlfCandidate()
+    public void CrAtTheEndOfAPiece_ThatEndsAnEvent_EndsItAtOnce_AndTheLfStartingTheNextPieceIsReportedAsItsOwn()
     {
-        var (events, _, pendingCr) = Frame("data: a\r\n\r");
+        // Without the pending-CR memory the lone LF would be read as a keep-alive (an empty event of its own).
+        var framer = new SseEventFramer(NoCap);
 
-        Assert.Equal(["data: a\r\n\r"], events);
-        Assert.True(pendingCr);
+        Assert.Equal(10, framer.FindEventEnd("data: a\r\n\r"u8));
+        Assert.Equal(SseFramed.Event, framer.Framed);
+        Assert.Equal(1, framer.FindEventEnd("\ndata: b\r\n\r\n"u8));
+        Assert.Equal(SseFramed.LfOfPreviousEvent, framer.Framed);
+        Assert.Equal(11, framer.FindEventEnd("data: b\r\n\r\n"u8));
+        Assert.Equal(SseFramed.Event, framer.Framed);
+        Assert.False(framer.EndOfStream());
     }
 
     [Fact]
-    public void LfCompletingTheSplitCrlf_DoesNotStartABlankLine()
-    {
-        // Without the pending-CR memory the lone LF would be read as a keep-alive (an empty event).
-        var (events, rest, pendingCr) = Frame("data: a\r\n\r", "\ndata: b\r\n\r\n");
-
-        Assert.Equal(["data: a\r\n\r", "\ndata: b\r\n\r\n"], events);
-        Assert.Equal("", rest);
-        Assert.False(pendingCr);
-    }
-
-    [Fact]
-    public void EveryTwoPieceSplit_OfACrlfStream_FindsTheSameEvents_WhenTheCallerKeepsTheLfWithItsCr()
+    public void EveryTwoPieceSplit_OfACrlfStream_FindsTheSameEvents()
     {
         var text = "data: a\r\n\r\n: ping\r\n\r\n\r\nid: 2\r\ndata: b\r\n\r\ndata: [DONE]\r\n\r\n";
         var whole = Frame(text).Events;
 
         for (var k = 1; k < text.Length; k++)
         {
-            Assert.Equal(whole, Frame(lfFollowsItsCr: true, text[..k], text[k..]).Events);
+            Assert.Equal(whole, Frame(text[..k], text[k..]).Events);
         }
-    }
-
-    [Fact]
-    public void ForgetPendingCr_AfterTheCallerTookTheLf_TheNextPieceStartsFresh()
-    {
-        var framer = new SseEventFramer();
-        Assert.Equal(10, framer.FindEventEnd("data: a\r\n\r"u8));
-        Assert.True(framer.EndsWithSplitCrlfCandidate);
-
-        framer.ForgetPendingCr();
-
-        Assert.False(framer.EndsWithSplitCrlfCandidate);
-        // A blank line right away is now a (keep-alive) event of its own.
-        Assert.Equal(1, framer.FindEventEnd("\ndata: b\n\n"u8));
     }
 
     [Fact]
     public void CrOnlyStream_NextEventAfterAPendingCr_LosesNoByte()
     {
-        var (events, rest, _) = Frame("data: a\r\r", "data: b\r\r");
+        var framing = Frame("data: a\r\r", "data: b\r\r");
 
-        Assert.Equal(["data: a\r\r", "data: b\r\r"], events);
-        Assert.Equal("", rest);
+        Assert.Equal(["data: a\r\r", "data: b\r\r"], framing.Events);
+        Assert.Equal("", framing.Rest);
     }
 
     [Fact]
     public void CrLineEndAtPieceEnd_FollowedByACrlfBlankLine_EndsTheEvent()
     {
-        var (events, _, _) = Frame("data: a\r", "\r\n");
-
-        Assert.Equal(["data: a\r\r\n"], events);
+        Assert.Equal(["data: a\r\r\n"], Frame("data: a\r", "\r\n").Events);
     }
 
     [Theory]
@@ -234,15 +197,15 @@ public class SseEventFramerTests
     [InlineData("\r")]
     public void KeepAliveBlankLines_AreEventsOfTheirOwn(string newline)
     {
-        var (events, _, _) = Frame(newline + newline + "data: x" + newline + newline);
+        var framing = Frame(newline + newline + "data: x" + newline + newline);
 
-        Assert.Equal([newline, newline, "data: x" + newline + newline], events);
+        Assert.Equal([newline, newline, "data: x" + newline + newline], framing.Events);
     }
 
     [Fact]
     public void EventSpanningManyPieces_EndsInTheRightPiece()
     {
-        var framer = new SseEventFramer();
+        var framer = new SseEventFramer(NoCap);
 
         Assert.Equal(-1, framer.FindEventEnd("da"u8));
         Assert.Equal(-1, framer.FindEventEnd("ta: x"u8));
@@ -253,9 +216,95 @@ public class SseEventFramerTests
     [Fact]
     public void TextWithoutABlankLine_NeverEnds()
     {
-        var (events, rest, _) = Frame("data: a\ndata: b\n", "id: 3\r\n", "data: c");
+        var framing = Frame("data: a\ndata: b\n", "id: 3\r\n", "data: c");
 
-        Assert.Empty(events);
-        Assert.Equal("data: a\ndata: b\nid: 3\r\ndata: c", rest);
+        Assert.Empty(framing.Events);
+        Assert.Equal("data: a\ndata: b\nid: 3\r\ndata: c", framing.Rest);
+    }
+
+    private const int Cap = 40;
+
+    /// <summary>An event of exactly <paramref name="length"/> bytes: one padded data line and the blank line.</summary>
+    private static string EventOf(int length, string newline) =>
+        "data: " + new string('x', length - "data: ".Length - (2 * newline.Length)) + newline + newline;
+
+    /// <summary>
+    /// SPEC §4: an event over the cap passes unparsed. Its size counts every byte up to its blank line's end, the LF
+    /// of a CRLF included, however the bytes are split: one byte over the cap is over it, also when that byte is the
+    /// LF of a CRLF whose CR ended the previous piece.
+    /// </summary>
+    [Theory]
+    [InlineData("\n")]
+    [InlineData("\r\n")]
+    [InlineData("\r")]
+    public void EventsAroundTheCap_AreOversizedExactlyWhenLongerThanIt_InEveryPieceSplit(string newline)
+    {
+        int[] lengths = [Cap - 1, Cap, Cap + 1, Cap + 2, Cap, 12, Cap + 1];
+        var events = lengths.Select(length => EventOf(length, newline)).ToList();
+        var framed = lengths.Select(length => length > Cap ? SseFramed.OversizedEvent : SseFramed.Event).ToList();
+        var text = string.Concat(events);
+
+        for (var split = 0; split <= text.Length; split++)
+        {
+            var framing = Frame(Cap, [.. new[] { text[..split], text[split..] }.Where(p => p.Length > 0)]);
+            Assert.Equal(events, framing.Events);
+            Assert.Equal(framed, framing.Framed);
+        }
+
+        var bytewise = Frame(Cap, Bytewise(text));
+        Assert.Equal(events, bytewise.Events);
+        Assert.Equal(framed, bytewise.Framed);
+    }
+
+    [Fact]
+    public void CrlfEventOneByteOverTheCap_WhoseFinalCrEndsThePiece_IsOversized_WhenItsLfStartsTheNextPiece()
+    {
+        var framer = new SseEventFramer(Cap);
+        var atTheCapBeforeItsLf = EventOf(Cap + 1, "\r\n")[..^1];
+
+        Assert.Equal(-1, framer.FindEventEnd(SseText.Utf8(atTheCapBeforeItsLf)));
+        Assert.False(framer.IsOversized);
+        Assert.Equal(1, framer.FindEventEnd("\ndata: b\n\n"u8));
+        Assert.Equal(SseFramed.OversizedEvent, framer.Framed);
+        Assert.Equal(9, framer.FindEventEnd("data: b\n\n"u8));
+        Assert.Equal(SseFramed.Event, framer.Framed);
+    }
+
+    [Fact]
+    public void EventOfExactlyTheCap_EndingInACrThatEndsThePiece_IsAnEvent_WhenNoLfFollows()
+    {
+        var framer = new SseEventFramer(Cap);
+        var atTheCap = SseText.Utf8(EventOf(Cap, "\r"));
+
+        Assert.Equal(-1, framer.FindEventEnd(atTheCap));
+        Assert.Equal(0, framer.FindEventEnd("data: b\r\r"u8));
+        Assert.Equal(SseFramed.Event, framer.Framed);
+        Assert.Equal(Cap - "\r\r".Length, framer.SingleLineLength);
+        Assert.Equal(9, framer.FindEventEnd("data: b\r\r"u8));
+        Assert.Equal(SseFramed.Event, framer.Framed);
+    }
+
+    [Fact]
+    public void EventOfExactlyTheCap_EndingInACrThatEndsTheStream_IsAnEvent()
+    {
+        var framer = new SseEventFramer(Cap);
+
+        Assert.Equal(-1, framer.FindEventEnd(SseText.Utf8(EventOf(Cap, "\r"))));
+        Assert.True(framer.EndOfStream());
+        Assert.Equal(SseFramed.Event, framer.Framed);
+        Assert.False(framer.EndOfStream());
+    }
+
+    [Theory]
+    [InlineData(Cap - 1, false)]
+    [InlineData(Cap, true)]
+    [InlineData(Cap + 5, true)]
+    public void UnfinishedEvent_IsOversized_OnceItHoldsTheCap(int held, bool oversized)
+    {
+        var framer = new SseEventFramer(Cap);
+
+        Assert.Equal(-1, framer.FindEventEnd(SseText.Utf8("data: " + new string('x', held - 8) + "\r\n")));
+
+        Assert.Equal(oversized, framer.IsOversized);
     }
 }
