@@ -96,8 +96,13 @@ public sealed class RepeatedAbortTests(LlamaFixture llama, ITestOutputHelper out
             ResponseDrainTimeout = TimeSpan.Zero,
             ConnectCallback = async (context, token) =>
             {
-                // A small receive window makes the proxy's writes block soon after the client stops reading.
-                var s = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveBufferSize = 4096 };
+                var s = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                if (stallFirst)
+                {
+                    // A small receive window makes the proxy's writes block soon after the client stops reading.
+                    s.ReceiveBufferSize = 4096;
+                }
+
                 await s.ConnectAsync(context.DnsEndPoint, token);
                 socket = s;
                 return new NetworkStream(s, ownsSocket: true);
