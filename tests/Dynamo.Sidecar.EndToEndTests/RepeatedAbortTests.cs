@@ -16,7 +16,9 @@ namespace Dynamo.Sidecar.EndToEndTests;
 [Collection(LlamaCollection.Name)]
 public sealed class RepeatedAbortTests(LlamaFixture llama, ITestOutputHelper output)
 {
-    private const int Aborts = 120;
+    // A drain followed about 2 % of aborts, at random (whatever the proxy was doing when the client left):
+    // 200 in a row (per case) leave a drain next to no chance to go unseen.
+    private const int Aborts = 200;
 
     /// <summary>
     /// Closing the connection frees a slot within milliseconds; a drain holds it for about 2 s. 1 s tells
@@ -143,7 +145,7 @@ public sealed class RepeatedAbortTests(LlamaFixture llama, ITestOutputHelper out
         var deadline = Stopwatch.StartNew();
         var last = -1;
         var unchanged = 0;
-        while (unchanged < 10)
+        while (unchanged < 3)
         {
             Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), $"the proxy kept writing to a client that stopped reading ({socket.Available} bytes waiting)");
             await Task.Delay(20);
