@@ -30,6 +30,8 @@ public sealed class AnthropicNodeClientTests(LlamaFixture llama, ITestOutputHelp
 
         var stream = through["messageStream"]!;
         var unary = through["messageUnary"]!;
+        Assert.False(string.IsNullOrWhiteSpace((string?)stream["text"]), "the streamed message has no words to compare");
+        Assert.False(string.IsNullOrWhiteSpace((string?)unary["text"]), "the unary message has no words to compare");
         Assert.Equal(12, (int)stream["deltaUsage"]!["output_tokens"]!);
         Assert.Equal("max_tokens", (string?)stream["stopReason"]);
         Assert.Equal(1, (int)stream["events"]!["message_stop"]!);
