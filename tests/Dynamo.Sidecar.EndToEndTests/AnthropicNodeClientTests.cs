@@ -38,6 +38,7 @@ public sealed class AnthropicNodeClientTests(LlamaFixture llama, ITestOutputHelp
         Assert.Equal(12, (int)unary["usage"]!["output_tokens"]!);
 
         var describe = metrics.Describe();
+        output.WriteLine(describe);
         Assert.True(metrics.Value("requests_total", ("model", Model), ("endpoint", "anthropic_messages"), ("request_type", "stream"), ("status", "success"), ("error_type", "")) == 1, describe);
         Assert.True(metrics.Value("requests_total", ("model", Model), ("endpoint", "anthropic_messages"), ("request_type", "unary"), ("status", "success"), ("error_type", "")) == 1, describe);
 
