@@ -5,7 +5,8 @@
 # checkout's own tests/e2e-node, so it is not in the file):
 #   - Debian's prometheus and promtool (apt-get, as root) if they are missing;
 #   - llama.cpp's llama-server and the tiny model (tools/llama/*.sh; cached outside the repo);
-#   - the openai npm client in tests/e2e-node (npm ci, skipped when package-lock.json is unchanged).
+#   - the openai and @anthropic-ai/sdk npm clients in tests/e2e-node (npm ci, skipped when
+#     package-lock.json is unchanged).
 # Idempotent and quick once done. Any failure stops it with an ERROR line and a non-zero exit.
 #
 # Env: LLAMA_CACHE_DIR         as in tools/llama (default ~/.cache/dynamo-sidecar/llama/node-llama-cpp-3.22.1)
@@ -78,17 +79,25 @@ NPM="$(find_bin npm)"
 [[ -f "$NODE_DIR/package-lock.json" ]] || die "$NODE_DIR/package-lock.json is missing"
 LOCK_SUM="$(sha256sum "$NODE_DIR/package-lock.json" | cut -d' ' -f1)"
 STAMP="$NODE_DIR/node_modules/.test-deps-lock.sha256"
-if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$LOCK_SUM" && -f "$NODE_DIR/node_modules/openai/package.json" ]]; then
+NODE_CLIENTS=(openai @anthropic-ai/sdk)
+clients_installed() {
+    local package
+    for package in "${NODE_CLIENTS[@]}"; do
+        [[ -f "$NODE_DIR/node_modules/$package/package.json" ]] || return 1
+    done
+}
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$LOCK_SUM" ]] && clients_installed; then
     log "tests/e2e-node: node_modules matches package-lock.json"
 else
     log "tests/e2e-node: npm ci"
     (cd "$NODE_DIR" && "$NPM" ci --no-audit --no-fund) || die "npm ci in $NODE_DIR failed"
-    [[ -f "$NODE_DIR/node_modules/openai/package.json" ]] || die "npm ci did not install the openai package"
+    clients_installed || die "npm ci did not install ${NODE_CLIENTS[*]}"
     echo "$LOCK_SUM" >"$STAMP"
 fi
-(cd "$NODE_DIR" && "$NODE" --input-type=module -e "import OpenAI from 'openai'; if (typeof OpenAI !== 'function') process.exit(1);") \
-    || die "node cannot import the openai package from $NODE_DIR"
-log "node: $NODE ($("$NODE" --version)), openai $(cd "$NODE_DIR" && "$NODE" -p "require('./node_modules/openai/package.json').version")"
+(cd "$NODE_DIR" && "$NODE" --input-type=module -e "import OpenAI from 'openai'; import Anthropic from '@anthropic-ai/sdk'; if (typeof OpenAI !== 'function' || typeof Anthropic !== 'function') process.exit(1);") \
+    || die "node cannot import the openai and @anthropic-ai/sdk packages from $NODE_DIR"
+version() { (cd "$NODE_DIR" && "$NODE" -p "require('./node_modules/$1/package.json').version"); }
+log "node: $NODE ($("$NODE" --version)), openai $(version openai), @anthropic-ai/sdk $(version @anthropic-ai/sdk)"
 
 # --- where it all is ------------------------------------------------------------
 mkdir -p "$(dirname "$ENV_FILE")"

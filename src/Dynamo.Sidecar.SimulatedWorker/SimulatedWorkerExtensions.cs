@@ -9,7 +9,7 @@ using Microsoft.Extensions.Options;
 
 namespace Dynamo.Sidecar.SimulatedWorker;
 
-/// <summary>The worker's wiring: services, then the vLLM-compatible routes.</summary>
+/// <summary>The worker's wiring: services, then the vLLM-compatible routes (OpenAI and Anthropic).</summary>
 internal static class SimulatedWorkerExtensions
 {
     public static IServiceCollection AddSimulatedWorker(this IServiceCollection services)
@@ -36,6 +36,10 @@ internal static class SimulatedWorkerExtensions
         v1.MapPost("/completions", CompletionsApi.HandleAsync);
         v1.MapPost("/responses", ResponsesApi.HandleAsync);
         v1.MapPost("/embeddings", EmbeddingsApi.HandleAsync);
+        // Anthropic's clients expect Anthropic's error body, not vLLM's.
+        endpoints.MapPost("/v1/messages", MessagesApi.HandleAsync)
+            .AddEndpointFilter<AnthropicErrorFilter>()
+            .AddEndpointFilter<SimulatedFaultFilter>();
         return endpoints;
     }
 }

@@ -41,16 +41,6 @@ public sealed class OpenAiNodeClientTests(LlamaFixture llama)
         Assert.Equal(5, metrics.Sum("input_sequence_tokens_count"));
     }
 
-    private static async Task<JsonNode> SummarizeAsync(Uri baseAddress)
-    {
-        var deps = TestDependencies.Current;
-        var project = deps.NodeProject;
-        var result = await ChildProcess.RunAsync(
-            deps.Node,
-            [Path.Combine(project, "summarize.mjs"), new Uri(baseAddress, "v1").ToString()],
-            workingDirectory: project,
-            timeout: TimeSpan.FromSeconds(60));
-        Assert.True(result.ExitCode == 0, $"node summarize.mjs {baseAddress} failed: {result}");
-        return JsonNode.Parse(result.StandardOutput) ?? throw new InvalidOperationException($"summarize.mjs printed nothing: {result}");
-    }
+    private static Task<JsonNode> SummarizeAsync(Uri baseAddress) =>
+        NodeClient.SummarizeAsync("summarize.mjs", new Uri(baseAddress, "v1"));
 }

@@ -79,7 +79,8 @@ internal static class PromptReader
         }
     }
 
-    private static void AppendContent(JsonElement content, PooledByteBuffer prompt)
+    /// <summary>Appends a message's content: a string, or the <c>text</c> of each of its parts.</summary>
+    public static void AppendContent(JsonElement content, PooledByteBuffer prompt)
     {
         if (content.ValueKind == JsonValueKind.String)
         {

@@ -4,6 +4,7 @@ using Dynamo.Sidecar.Proxy;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy.Forwarder;
 
 namespace Dynamo.Sidecar.Hosting;
 
@@ -41,6 +42,7 @@ public static class SidecarHostingExtensions
         services.AddHostedService(sp => sp.GetRequiredService<AdminServer>());
 
         var proxy = services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"));
+        services.Replace(ServiceDescriptor.Singleton<IForwarderHttpClientFactory, WorkerHttpClientFactory>());
         if (builder.Configuration.GetValue($"{SidecarOptions.SectionName}:{nameof(SidecarOptions.MeteringEnabled)}", true))
         {
             proxy.AddTransforms<MeteringResponseTransform>();

@@ -51,14 +51,18 @@ internal sealed class TestDependencies
 
     public string Node => Binary("NODE", "node");
 
-    /// <summary>This checkout's tests/e2e-node, with its node_modules installed (<c>npm ci</c>).</summary>
+    /// <summary>This checkout's tests/e2e-node, with its node_modules (the openai and Anthropic clients) installed (<c>npm ci</c>).</summary>
     public string NodeProject
     {
         get
         {
             var dir = Path.Combine(RepoRoot, "tests", "e2e-node");
-            var openai = Path.Combine(dir, "node_modules", "openai", "package.json");
-            Require(File.Exists(openai), $"the openai npm package is not installed (looked for {openai})");
+            foreach (var package in (string[])["openai", "@anthropic-ai/sdk"])
+            {
+                var manifest = Path.Combine(dir, "node_modules", package, "package.json");
+                Require(File.Exists(manifest), $"the {package} npm package is not installed (looked for {manifest})");
+            }
+
             return dir;
         }
     }
