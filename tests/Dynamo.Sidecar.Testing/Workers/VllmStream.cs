@@ -140,7 +140,7 @@ public sealed class VllmStream(string model, string id = VllmStream.DefaultChatI
 
     /// <summary>The first chunk of a choice: its role and an empty content.</summary>
     public string Role(string? usage = null, int index = 0) => ChunkOf(
-        Object(("index", index), ("delta", Object(("role", "assistant"), ("content", ""))), ("logprobs", null), ("finish_reason", null)).ToJson(Style),
+        "[" + Object(("index", index), ("delta", Object(("role", "assistant"), ("content", ""))), ("logprobs", null), ("finish_reason", null)).ToJson(Style) + "]",
         usage, firstChunk: true);
 
     public string Content(string text, int index = 0, string? usage = null) => Delta(Object(("content", text)).ToJson(Style), index, usage);
