@@ -127,7 +127,7 @@ public sealed class VllmStream(string model, string id = VllmStream.DefaultChatI
         Object(("error", Object(("message", message), ("type", type), ("param", null), ("code", code)))).ToJson(JsonStyle.PythonDumps);
 
     /// <summary>The running usage of a <c>continuous_usage_stats</c> chat chunk.</summary>
-    public static string Usage(long prompt, long completion, long? cached = null) =>
+    public string Usage(long prompt, long completion, long? cached = null) =>
         (cached is null
             ? Object(("prompt_tokens", prompt), ("total_tokens", prompt + completion), ("completion_tokens", completion), ("completion_tokens_details", null))
             : UsageObject(prompt, completion, cached)).ToJson(Style);
