@@ -57,15 +57,15 @@ public sealed class TrtLlmStream(string model, string id = TrtLlmStream.DefaultC
                 var choiceObject = step == deltas.Count - 1
                     ? Object(("index", choice), ("delta", deltas[step]), ("finish_reason", finishReason))
                     : Object(("index", choice), ("delta", deltas[step]));
-                events.Add(new WorkerEvent(WorkerEventKind.Content, Sse.Event(trt.Chunk(choiceObject, continuousUsage ? Usage(prompt, step + 1, cached) : null))));
+                events.Add(new WorkerEvent(WorkerEventKind.Content, SseFrame.Event(trt.Chunk(choiceObject, continuousUsage ? Usage(prompt, step + 1, cached) : null))));
             }
         }
 
         var completion = generation.CompletionTokens;
-        events.Add(new WorkerEvent(WorkerEventKind.UsageOnly, Sse.Event(Object(
+        events.Add(new WorkerEvent(WorkerEventKind.UsageOnly, SseFrame.Event(Object(
             ("id", trt.Id), ("object", "chat.completion.chunk"), ("created", trt.Created), ("model", trt.Model), ("choices", Array()),
             ("usage", Usage(prompt, completion, cached))).ToJson(Style))));
-        events.Add(new WorkerEvent(WorkerEventKind.Done, Sse.Done()));
+        events.Add(new WorkerEvent(WorkerEventKind.Done, SseFrame.Done()));
         return new WorkerStream(events, new WorkerUsage(prompt, completion, cached));
     }
 

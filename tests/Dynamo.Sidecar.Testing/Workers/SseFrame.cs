@@ -1,7 +1,7 @@
 namespace Dynamo.Sidecar.Testing.Workers;
 
 /// <summary>SSE framing as the workers write it: one <c>data:</c> line, then a blank line.</summary>
-public static class Sse
+public static class SseFrame
 {
     public static string Event(string data, string lineEnd = "\n") => "data: " + data + lineEnd + lineEnd;
 
@@ -14,9 +14,9 @@ public static class Sse
 /// <summary>Collects a stream's events as a builder writes them.</summary>
 internal sealed class EventList : List<WorkerEvent>
 {
-    public void Data(WorkerEventKind kind, string data) => Add(new WorkerEvent(kind, Sse.Event(data)));
+    public void Data(WorkerEventKind kind, string data) => Add(new WorkerEvent(kind, SseFrame.Event(data)));
 
-    public void Named(WorkerEventKind kind, string name, string data) => Add(new WorkerEvent(kind, Sse.Named(name, data)));
+    public void Named(WorkerEventKind kind, string name, string data) => Add(new WorkerEvent(kind, SseFrame.Named(name, data)));
 
-    public void Done() => Add(new WorkerEvent(WorkerEventKind.Done, Sse.Done()));
+    public void Done() => Add(new WorkerEvent(WorkerEventKind.Done, SseFrame.Done()));
 }
