@@ -70,7 +70,7 @@ public static class AnthropicStream
             ("message", Object(("id", VllmStream.DefaultChatId), ("content", Array()), ("model", generation.Model), ("stop_reason", null), ("stop_sequence", null),
                 ("usage", Object(("input_tokens", prompt), ("output_tokens", 0)))))).ToJson(style));
         var index = 0;
-        void Block(JsonObject start, IEnumerable<JsonObject> deltas, bool signed)
+        void Block(OrderedJsonObject start, IEnumerable<OrderedJsonObject> deltas, bool signed)
         {
             events.Named(WorkerEventKind.Frame, "content_block_start", Object(("type", "content_block_start"), ("content_block", start), ("index", index)).ToJson(style));
             foreach (var delta in deltas)
@@ -123,7 +123,7 @@ public static class AnthropicStream
             ("message", Object(("id", LlamaCppStream.DefaultId), ("type", "message"), ("role", "assistant"), ("content", Array()), ("model", generation.Model),
                 ("stop_reason", null), ("stop_sequence", null), ("usage", Object(("input_tokens", prompt), ("output_tokens", 0)))))).ToJson(style));
         var blocks = 0;
-        void Block(JsonObject start, IEnumerable<JsonObject> deltas)
+        void Block(OrderedJsonObject start, IEnumerable<OrderedJsonObject> deltas)
         {
             var index = blocks++;
             events.Named(WorkerEventKind.Frame, "content_block_start", Object(("type", "content_block_start"), ("index", index), ("content_block", start)).ToJson(style));
@@ -174,7 +174,7 @@ public static class AnthropicStream
         _ => "end_turn",
     };
 
-    private static JsonObject Usage(Generation generation, int cacheCreationTokens, int outputTokens)
+    private static OrderedJsonObject Usage(Generation generation, int cacheCreationTokens, int outputTokens)
     {
         if (generation.CachedTokens is not { } cacheRead)
         {
@@ -200,7 +200,7 @@ public static class AnthropicStream
         var streamed = 0;
         var index = 0;
         var pinged = false;
-        bool Block(JsonObject start, IReadOnlyList<JsonObject> deltas, JsonObject? signature)
+        bool Block(OrderedJsonObject start, IReadOnlyList<OrderedJsonObject> deltas, OrderedJsonObject? signature)
         {
             events.Named(WorkerEventKind.Frame, "content_block_start", Object(("type", "content_block_start"), ("index", index), ("content_block", start)).ToJson(style));
             if (!pinged)

@@ -22,7 +22,7 @@ public sealed record JsonStyle(string ItemSeparator, string KeySeparator, bool E
 }
 
 /// <summary>A JSON object whose members keep the order the worker's serializer writes them in.</summary>
-public sealed class JsonObject(params (string Key, object? Value)[] members)
+public sealed class OrderedJsonObject(params (string Key, object? Value)[] members)
 {
     public IReadOnlyList<(string Key, object? Value)> Members { get; } = members;
 
@@ -33,12 +33,12 @@ public sealed class JsonObject(params (string Key, object? Value)[] members)
 public sealed record RawJson(string Text);
 
 /// <summary>
-/// Renders <see cref="JsonObject"/> trees: values are strings, integers, doubles, booleans, <c>null</c>,
+/// Renders <see cref="OrderedJsonObject"/> trees: values are strings, integers, doubles, booleans, <c>null</c>,
 /// nested objects, arrays (<see cref="Json.Array"/>) and <see cref="RawJson"/>.
 /// </summary>
 public static class Json
 {
-    public static JsonObject Object(params (string Key, object? Value)[] members) => new(members);
+    public static OrderedJsonObject Object(params (string Key, object? Value)[] members) => new(members);
 
     public static object?[] Array(params object?[] items) => items;
 
@@ -81,7 +81,7 @@ public static class Json
             case RawJson raw:
                 builder.Append(raw.Text);
                 break;
-            case JsonObject json:
+            case OrderedJsonObject json:
                 builder.Append('{');
                 for (var i = 0; i < json.Members.Count; i++)
                 {

@@ -91,11 +91,11 @@ public sealed class LlamaCppStream(string model, string id = LlamaCppStream.Defa
     public static string Error(string message, string type = "server_error", int code = 500) =>
         Object(("error", Object(("code", code), ("message", message), ("type", type)))).ToJson(Style);
 
-    private static JsonObject Usage(long prompt, long completion) =>
+    private static OrderedJsonObject Usage(long prompt, long completion) =>
         Object(("completion_tokens", completion), ("prompt_tokens", prompt), ("total_tokens", completion + prompt));
 
     // Whole-number milliseconds keep nlohmann's shortest form predictable (it prints 0.5 as 0.5, 2000 as 2000.0).
-    private static JsonObject Timings(Generation generation, int predicted)
+    private static OrderedJsonObject Timings(Generation generation, int predicted)
     {
         var cached = generation.CachedTokens ?? 0;
         var evaluated = generation.PromptTokens - cached;
@@ -111,14 +111,14 @@ public sealed class LlamaCppStream(string model, string id = LlamaCppStream.Defa
             ("predicted_per_second", 250.0));
     }
 
-    private string ChatChunk(int index, JsonObject delta, string? finishReason) => Object(
+    private string ChatChunk(int index, OrderedJsonObject delta, string? finishReason) => Object(
         ("choices", Array(Object(("finish_reason", finishReason), ("index", index), ("delta", delta)))),
         ("created", Created), ("id", Id), ("model", Model), ("system_fingerprint", BuildInfo), ("object", "chat.completion.chunk")).ToJson(Style);
 
     private WorkerStream ChatEvents(Generation generation, int? failAfterTokens)
     {
         var events = new EventList();
-        var diffs = new List<JsonObject>();
+        var diffs = new List<OrderedJsonObject>();
         diffs.AddRange(generation.Reasoning.Select(r => Object(("reasoning_content", r))));
         diffs.AddRange(generation.Tokens.Select(t => Object(("content", t))));
         if (generation.Tool is { } tool)

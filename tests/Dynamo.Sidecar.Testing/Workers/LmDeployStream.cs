@@ -68,7 +68,7 @@ public sealed class LmDeployStream(string model, string chatId = LmDeployStream.
     private WorkerStream ChatEvents(Generation generation, int? failAfterTokens)
     {
         var events = new EventList();
-        var deltas = new List<JsonObject>();
+        var deltas = new List<OrderedJsonObject>();
         deltas.AddRange(generation.Reasoning.Select(r => Object(("role", "assistant"), ("reasoning_content", r))));
         deltas.AddRange(generation.Tokens.Select(t => Object(("role", "assistant"), ("content", t))));
         for (var step = 0; step < deltas.Count; step++)

@@ -100,12 +100,12 @@ public sealed class OllamaStream(string model, long created = OllamaStream.Defau
         ("choices", Array(Object(("index", 0), ("message", Object(("role", "assistant"), ("content", string.Concat(generation.Tokens)))), ("finish_reason", generation.FinishReason)))),
         ("usage", Usage(generation.PromptTokens, generation.TokensPerChoice))).ToJson(Style) + "\n";
 
-    private static JsonObject Usage(long prompt, long completion) =>
+    private static OrderedJsonObject Usage(long prompt, long completion) =>
         Object(("prompt_tokens", prompt), ("completion_tokens", completion), ("total_tokens", prompt + completion));
 
-    private static JsonObject TextChoice(string text, string? finishReason) => Object(("text", text), ("index", 0), ("finish_reason", finishReason));
+    private static OrderedJsonObject TextChoice(string text, string? finishReason) => Object(("text", text), ("index", 0), ("finish_reason", finishReason));
 
-    private string ChatChunk(JsonObject delta, string? finishReason) => Object(
+    private string ChatChunk(OrderedJsonObject delta, string? finishReason) => Object(
         ("id", DefaultChatId),
         ("object", "chat.completion.chunk"),
         ("created", Created),
@@ -113,7 +113,7 @@ public sealed class OllamaStream(string model, long created = OllamaStream.Defau
         ("system_fingerprint", "fp_ollama"),
         ("choices", Array(Object(("index", 0), ("delta", delta), ("finish_reason", finishReason))))).ToJson(Style);
 
-    private string TextChunk(object?[] choices, JsonObject usage) => Object(
+    private string TextChunk(object?[] choices, OrderedJsonObject usage) => Object(
         ("id", DefaultCompletionId),
         ("object", "text_completion"),
         ("created", Created),

@@ -91,10 +91,10 @@ public sealed class SglangStream(string model, string id = SglangStream.DefaultI
 
     private static object? MatchedStop(Generation generation) => generation.FinishReason == "stop" ? EosTokenId : null;
 
-    private static JsonObject RunningUsage(long prompt, long completion) => Object(
+    private static OrderedJsonObject RunningUsage(long prompt, long completion) => Object(
         ("prompt_tokens", prompt), ("total_tokens", prompt + completion), ("completion_tokens", completion), ("prompt_tokens_details", null), ("reasoning_tokens", 0));
 
-    private static JsonObject FinalUsage(long prompt, long completion, long? cached, bool writeNullDetails)
+    private static OrderedJsonObject FinalUsage(long prompt, long completion, long? cached, bool writeNullDetails)
     {
         var details = cached is null ? null : Object(("cached_tokens", cached));
         return details is null && !writeNullDetails
@@ -102,7 +102,7 @@ public sealed class SglangStream(string model, string id = SglangStream.DefaultI
             : Object(("prompt_tokens", prompt), ("total_tokens", prompt + completion), ("completion_tokens", completion), ("prompt_tokens_details", details), ("reasoning_tokens", 0));
     }
 
-    private string StreamChunk(int index, JsonObject delta, string? finishReason, object? matchedStop, JsonObject? usage)
+    private string StreamChunk(int index, OrderedJsonObject delta, string? finishReason, object? matchedStop, OrderedJsonObject? usage)
     {
         var chunk = new List<(string, object?)>
         {
@@ -114,13 +114,13 @@ public sealed class SglangStream(string model, string id = SglangStream.DefaultI
             chunk.Add(("usage", usage));
         }
 
-        return new JsonObject([.. chunk]).ToJson(Style);
+        return new OrderedJsonObject([.. chunk]).ToJson(Style);
     }
 
     private WorkerStream ChatEvents(Generation generation, bool continuousUsage, int? abortAfterTokens)
     {
         var events = new EventList();
-        var steps = new List<JsonObject>();
+        var steps = new List<OrderedJsonObject>();
         steps.AddRange(generation.Reasoning.Select(r => Object(("reasoning_content", r))));
         steps.AddRange(generation.Tokens.Select(t => Object(("reasoning_content", null), ("content", t))));
         var prompt = generation.PromptTokens;

@@ -100,7 +100,7 @@ public sealed class TgiStream(string model, long created = TgiStream.DefaultCrea
         return new WorkerStream(events, new WorkerUsage(generation.PromptTokens, completion, CachedTokens: null));
     }
 
-    private string ChatChunk(object?[] choices, JsonObject? usage) => Object(
+    private string ChatChunk(object?[] choices, OrderedJsonObject? usage) => Object(
         ("object", "chat.completion.chunk"),
         ("id", ""),
         ("created", Created),

@@ -40,7 +40,7 @@ public sealed class TrtLlmStream(string model, string id = TrtLlmStream.DefaultC
             events.Add(new WorkerEvent(WorkerEventKind.Role, "data: " + role + " \n\n"));
         }
 
-        var deltas = new List<JsonObject>();
+        var deltas = new List<OrderedJsonObject>();
         deltas.AddRange(generation.Reasoning.Select(r => Object(("content", ""), ("reasoning_content", r))));
         deltas.AddRange(generation.Tokens.Select(t => Object(("content", t), ("reasoning_content", ""))));
         if (generation.Tool is { } tool)
@@ -108,12 +108,12 @@ public sealed class TrtLlmStream(string model, string id = TrtLlmStream.DefaultC
 
     public long Created { get; } = created;
 
-    private static JsonObject ToolDelta(JsonObject toolCall) => Object(("content", ""), ("reasoning_content", ""), ("tool_calls", Array(toolCall)));
+    private static OrderedJsonObject ToolDelta(OrderedJsonObject toolCall) => Object(("content", ""), ("reasoning_content", ""), ("tool_calls", Array(toolCall)));
 
-    private static JsonObject Usage(long prompt, long completion, long cached) => Object(
+    private static OrderedJsonObject Usage(long prompt, long completion, long cached) => Object(
         ("prompt_tokens", prompt), ("total_tokens", prompt + completion), ("completion_tokens", completion), ("prompt_tokens_details", Object(("cached_tokens", cached))));
 
-    private string Chunk(JsonObject choice, JsonObject? usage) => (usage is null
+    private string Chunk(OrderedJsonObject choice, OrderedJsonObject? usage) => (usage is null
         ? Object(("id", Id), ("object", "chat.completion.chunk"), ("created", Created), ("model", Model), ("choices", Array(choice)))
         : Object(("id", Id), ("object", "chat.completion.chunk"), ("created", Created), ("model", Model), ("choices", Array(choice)), ("usage", usage))).ToJson(Style);
 }

@@ -179,7 +179,7 @@ public sealed class VllmStream(string model, string id = VllmStream.DefaultChatI
     /// <summary>One completions choice as written in a stream.</summary>
     public static string TextChoice(int index, string text, string? finishReason = null) => TextChoiceObject(index, text, finishReason, null).ToJson(Style);
 
-    private static JsonObject TextChoiceObject(int index, string text, string? finishReason, int[]? promptTokenIds) => Object(
+    private static OrderedJsonObject TextChoiceObject(int index, string text, string? finishReason, int[]? promptTokenIds) => Object(
         ("index", index),
         ("text", text),
         ("logprobs", null),
@@ -192,11 +192,11 @@ public sealed class VllmStream(string model, string id = VllmStream.DefaultChatI
     private static string CompletionsUsage(long prompt, long completion) =>
         Object(("prompt_tokens", prompt), ("total_tokens", prompt + completion), ("completion_tokens", completion), ("prompt_tokens_details", null)).ToJson(Style);
 
-    private static JsonObject UsageObject(long prompt, long completion, long? cached) => cached is null
+    private static OrderedJsonObject UsageObject(long prompt, long completion, long? cached) => cached is null
         ? Object(("prompt_tokens", prompt), ("total_tokens", prompt + completion), ("completion_tokens", completion))
         : Object(("prompt_tokens", prompt), ("total_tokens", prompt + completion), ("completion_tokens", completion), ("prompt_tokens_details", Object(("cached_tokens", cached))));
 
-    private static JsonObject UnaryUsage(long prompt, long completion, long? cached) => Object(
+    private static OrderedJsonObject UnaryUsage(long prompt, long completion, long? cached) => Object(
         ("prompt_tokens", prompt),
         ("total_tokens", prompt + completion),
         ("completion_tokens", completion),
@@ -222,7 +222,7 @@ public sealed class VllmStream(string model, string id = VllmStream.DefaultChatI
             members.Add(("prompt_text", null));
         }
 
-        return new JsonObject([.. members]).ToJson(Style);
+        return new OrderedJsonObject([.. members]).ToJson(Style);
     }
 
     private WorkerStream ChatEvents(Generation generation, bool continuousUsage, int? failAfterTokens)
