@@ -62,6 +62,7 @@ public static class AnthropicStream
     /// <summary>vLLM's <c>/v1/messages</c> stream, converted from its own chat stream.</summary>
     public static WorkerStream Vllm(Generation generation)
     {
+        Modelled.Require(generation.Choices == 1, "vLLM messages", "n > 1");
         var style = JsonStyle.Compact;
         var events = new EventList();
         var prompt = generation.PromptTokens;
@@ -115,6 +116,7 @@ public static class AnthropicStream
     /// <summary>llama.cpp's <c>/v1/messages</c> stream.</summary>
     public static WorkerStream LlamaCpp(Generation generation)
     {
+        Modelled.Require(generation.Choices == 1, "llama.cpp messages", "n > 1");
         var style = JsonStyle.Compact;
         var events = new EventList();
         var prompt = generation.PromptTokens;
@@ -190,6 +192,7 @@ public static class AnthropicStream
 
     private static WorkerStream Official(Generation generation, int cacheCreationTokens, int? failAfterTokens, string errorType = "", string message = "")
     {
+        Modelled.Require(generation.Choices == 1, "Anthropic", "n > 1");
         var style = JsonStyle.PythonDumps;
         var events = new EventList();
         events.Named(WorkerEventKind.Frame, "message_start", Object(

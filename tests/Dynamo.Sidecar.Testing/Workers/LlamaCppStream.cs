@@ -28,7 +28,8 @@ namespace Dynamo.Sidecar.Testing.Workers;
 /// <para>
 /// An error mid-stream is <c>data: {"error":{"code":…,"message":…,"type":…}}</c>, after which the server ends
 /// the stream; that no <c>[DONE]</c> follows it is from <c>handle_completions_impl</c> as remembered, not
-/// re-read at this commit. <c>build_info</c> is <c>b{build}-{commit}</c>.
+/// re-read at this commit. <c>build_info</c> is <c>b{build}-{commit}</c>. The completions id is written with the chat
+/// id's <c>chatcmpl-</c> prefix (<c>gen_chatcmplid</c>); which generator <c>/v1/completions</c> uses was not checked.
 /// </para>
 /// </summary>
 public sealed class LlamaCppStream(string model, string id = LlamaCppStream.DefaultId, long created = LlamaCppStream.DefaultCreated)
@@ -52,6 +53,7 @@ public sealed class LlamaCppStream(string model, string id = LlamaCppStream.Defa
 
     public static WorkerStream Completions(Generation generation)
     {
+        Modelled.Require(generation.Reasoning.Count == 0 && generation.Tool is null, "llama.cpp completions", "reasoning or a tool call");
         var llama = new LlamaCppStream(generation.Model);
         var events = new EventList();
         for (var step = 0; step < generation.Tokens.Count; step++)

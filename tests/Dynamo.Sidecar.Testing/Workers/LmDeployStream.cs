@@ -40,6 +40,7 @@ public sealed class LmDeployStream(string model, string chatId = LmDeployStream.
 
     public static WorkerStream Completions(Generation generation)
     {
+        Modelled.Require(generation.Reasoning.Count == 0 && generation.Tool is null && generation.Choices == 1, "LMDeploy completions", "reasoning, a tool call or n > 1");
         var lmdeploy = new LmDeployStream(generation.Model);
         var events = new EventList();
         for (var step = 0; step < generation.Tokens.Count; step++)
@@ -67,6 +68,7 @@ public sealed class LmDeployStream(string model, string chatId = LmDeployStream.
 
     private WorkerStream ChatEvents(Generation generation, int? failAfterTokens)
     {
+        Modelled.Require(generation.Tool is null && generation.Choices == 1, "LMDeploy", "a tool call or n > 1");
         var events = new EventList();
         var deltas = new List<OrderedJsonObject>();
         deltas.AddRange(generation.Reasoning.Select(r => Object(("role", "assistant"), ("reasoning_content", r))));

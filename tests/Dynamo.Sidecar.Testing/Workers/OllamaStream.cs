@@ -39,6 +39,7 @@ public sealed class OllamaStream(string model, long created = OllamaStream.Defau
 
     public static WorkerStream Chat(Generation generation)
     {
+        Modelled.Require(generation.Choices == 1, "Ollama", "n > 1");
         var ollama = new OllamaStream(generation.Model);
         var events = new EventList();
         var first = true;
@@ -76,6 +77,7 @@ public sealed class OllamaStream(string model, long created = OllamaStream.Defau
 
     public static WorkerStream Completions(Generation generation)
     {
+        Modelled.Require(generation.Choices == 1, "Ollama", "n > 1");
         var ollama = new OllamaStream(generation.Model);
         var events = new EventList();
         foreach (var token in generation.Tokens)

@@ -55,6 +55,7 @@ public sealed class SglangStream(string model, string id = SglangStream.DefaultI
 
     public static WorkerStream Completions(Generation generation, bool continuousUsage = false)
     {
+        Modelled.Require(generation.Reasoning.Count == 0 && generation.Tool is null, "SGLang completions", "reasoning or a tool call");
         var sglang = new SglangStream(generation.Model);
         var events = new EventList();
         for (var step = 0; step < generation.Tokens.Count; step++)
@@ -119,6 +120,7 @@ public sealed class SglangStream(string model, string id = SglangStream.DefaultI
 
     private WorkerStream ChatEvents(Generation generation, bool continuousUsage, int? abortAfterTokens)
     {
+        Modelled.Require(generation.Tool is null, "SGLang", "a tool call");
         var events = new EventList();
         var steps = new List<OrderedJsonObject>();
         steps.AddRange(generation.Reasoning.Select(r => Object(("reasoning_content", r))));

@@ -66,6 +66,7 @@ public sealed class TgiStream(string model, long created = TgiStream.DefaultCrea
 
     private WorkerStream ChatEvents(Generation generation, int? failAfterTokens)
     {
+        Modelled.Require(generation.Reasoning.Count == 0 && generation.Tool is null && generation.Choices == 1, "TGI", "reasoning, a tool call or n > 1");
         var events = new EventList();
         var eos = generation.FinishReason == "stop";
         var texts = generation.Tokens.ToList();
@@ -111,6 +112,7 @@ public sealed class TgiStream(string model, long created = TgiStream.DefaultCrea
 
     private WorkerStream CompletionsEvents(Generation generation, int? cutAfterTokens)
     {
+        Modelled.Require(generation.Reasoning.Count == 0 && generation.Tool is null && generation.Choices == 1, "TGI", "reasoning, a tool call or n > 1");
         var events = new EventList();
         var tokens = generation.Tokens;
         for (var step = 0; step < tokens.Count; step++)

@@ -71,6 +71,7 @@ public sealed class TrtLlmStream(string model, string id = TrtLlmStream.DefaultC
 
     public static WorkerStream Completions(Generation generation, bool continuousUsage = false)
     {
+        Modelled.Require(generation.Reasoning.Count == 0 && generation.Tool is null, "TensorRT-LLM completions", "reasoning or a tool call");
         var trt = new TrtLlmStream(generation.Model, DefaultCompletionId);
         var events = new EventList();
         var prompt = generation.PromptTokens;

@@ -64,6 +64,7 @@ public sealed class VllmStream(string model, string id = VllmStream.DefaultChatI
     /// <summary>A <c>/v1/completions</c> stream with <c>include_usage</c> on.</summary>
     public static WorkerStream Completions(Generation generation, bool continuousUsage = false)
     {
+        Modelled.Require(generation.Reasoning.Count == 0 && generation.Tool is null, "vLLM completions", "reasoning or a tool call");
         var vllm = new VllmStream(generation.Model, DefaultCompletionId);
         var events = new EventList();
         var promptIds = Enumerable.Range(1, generation.PromptTokens).ToArray();
