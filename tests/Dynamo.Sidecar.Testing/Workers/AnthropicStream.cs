@@ -25,6 +25,15 @@ namespace Dynamo.Sidecar.Testing.Workers;
 /// repeats it beside <c>output_tokens</c>, and <c>message_stop</c> is followed by <c>data: [DONE]</c>.
 /// </para>
 /// <para>
+/// <see cref="Sglang"/>: <c>sgl-project/sglang</c> <c>python/sglang/srt/entrypoints/anthropic/serving.py@50e143a67729a27e5939dfb586ca449648ddb0fa</c>
+/// (<c>_generate_anthropic_stream</c>) and <c>anthropic/protocol.py@27522b3cee51352753f2a3a793b636d3510b080c</c>: events are
+/// <c>model_dump_json(exclude_none=True)</c> in <c>AnthropicStreamEvent</c>'s key order; the converter streams text only
+/// (reasoning chunks are dropped, their tokens still counted in <c>output_tokens</c>), closes the block and writes
+/// <c>message_delta</c> with the usage chunk's figures when <c>[DONE]</c> arrives, and forwards no <c>[DONE]</c>.
+/// <c>message_start</c>'s <c>input_tokens</c> is 0: the role chunk it reads carries no usage. That the converted
+/// request asks for <c>include_usage</c> (so <c>message_delta</c> has real figures) was not checked; modelled as yes.
+/// </para>
+/// <para>
 /// <see cref="LlamaCpp"/>: <c>ggml-org/llama.cpp</c> <c>tools/server/server-task.cpp@00efb3e184262872916bf136b3df63c1822a19bd</c>
 /// (<c>to_json_anthropic</c>, <c>to_json_anthropic_stream</c>) with <c>format_anthropic_sse</c>: compact, no <c>ping</c>,
 /// <c>message_start</c> with <c>output_tokens: 0</c>, <c>message_delta</c> with only <c>output_tokens</c>, no
@@ -111,6 +120,34 @@ public static class AnthropicStream
         events.Named(WorkerEventKind.Frame, "message_stop", Object(("type", "message_stop")).ToJson(style));
         events.Done();
         return new WorkerStream(events, new WorkerUsage(prompt, output, CachedTokens: null));
+    }
+
+    /// <summary>SGLang's <c>/v1/messages</c> stream, converted from its own chat stream.</summary>
+    public static WorkerStream Sglang(Generation generation)
+    {
+        Modelled.Require(generation.Choices == 1 && generation.Tool is null, "SGLang messages", "n > 1 or a tool call");
+        var style = JsonStyle.Compact;
+        var events = new EventList();
+        events.Named(WorkerEventKind.Frame, "message_start", Object(
+            ("type", "message_start"),
+            ("message", Object(("id", "msg_8d4c2b0a9f7e6d5c4b3a2f1e0d9c8b7a"), ("type", "message"), ("role", "assistant"), ("content", Array()), ("model", generation.Model),
+                ("usage", Object(("input_tokens", 0), ("output_tokens", 0)))))).ToJson(style));
+        if (generation.Tokens.Count > 0)
+        {
+            events.Named(WorkerEventKind.Frame, "content_block_start", Object(("type", "content_block_start"), ("content_block", Object(("type", "text"), ("text", ""))), ("index", 0)).ToJson(style));
+            foreach (var token in generation.Tokens)
+            {
+                events.Named(WorkerEventKind.Content, "content_block_delta", Object(("type", "content_block_delta"), ("delta", Object(("type", "text_delta"), ("text", token))), ("index", 0)).ToJson(style));
+            }
+
+            events.Named(WorkerEventKind.Frame, "content_block_stop", Object(("type", "content_block_stop"), ("index", 0)).ToJson(style));
+        }
+
+        var output = generation.TokensPerChoice;
+        events.Named(WorkerEventKind.Frame, "message_delta", Object(
+            ("type", "message_delta"), ("delta", Object(("stop_reason", StopReason(generation)))), ("usage", Object(("input_tokens", generation.PromptTokens), ("output_tokens", output)))).ToJson(style));
+        events.Named(WorkerEventKind.Frame, "message_stop", Object(("type", "message_stop")).ToJson(style));
+        return new WorkerStream(events, new WorkerUsage(generation.PromptTokens, output, CachedTokens: null));
     }
 
     /// <summary>llama.cpp's <c>/v1/messages</c> stream.</summary>

@@ -41,6 +41,7 @@ public sealed record WorkerShape(string Name, string Path, string Endpoint, stri
             Messages("Anthropic messages", AnthropicStream.Messages(g)),
             Messages("Anthropic messages, thinking and a tool call", AnthropicStream.Messages(thinking)),
             Messages("vLLM messages", AnthropicStream.Vllm(g)),
+            Messages("SGLang messages, reasoning", AnthropicStream.Sglang(g with { Reasoning = ["Let", " me", " think"] })),
             Messages("llama.cpp messages", AnthropicStream.LlamaCpp(thinking)),
         ];
 
