@@ -54,6 +54,28 @@ public sealed class TgiStream(string model, long created = TgiStream.DefaultCrea
     /// </summary>
     public static WorkerStream CompletionsCutAfter(Generation generation, int tokens) => new TgiStream(generation.Model).CompletionsEvents(generation, tokens);
 
+    /// <summary>
+    /// The non-streaming chat answer: <c>CompletionType::ChatCompletion(ChatCompletion::new(…))</c> through axum's
+    /// <c>Json</c>, so <c>"object"</c> first, the message an untagged <c>TextMessage</c>, the EOS token counted.
+    /// </summary>
+    public static string ChatUnary(Generation generation)
+    {
+        Modelled.Require(generation.Reasoning.Count == 0 && generation.Tool is null && generation.Choices == 1, "TGI", "reasoning, a tool call or n > 1");
+        var completion = generation.Tokens.Count + (generation.FinishReason == "stop" ? 1 : 0);
+        return Object(
+            ("object", "chat.completion"),
+            ("id", ""),
+            ("created", DefaultCreated),
+            ("model", generation.Model),
+            ("system_fingerprint", SystemFingerprint),
+            ("choices", Array(Object(
+                ("index", 0),
+                ("message", Object(("role", "assistant"), ("content", string.Concat(generation.Tokens)))),
+                ("logprobs", null),
+                ("finish_reason", FinishReason(generation, chat: true))))),
+            ("usage", Object(("prompt_tokens", generation.PromptTokens), ("completion_tokens", completion), ("total_tokens", generation.PromptTokens + completion)))).ToJson(Style);
+    }
+
     /// <summary>The error event (<c>OpenaiErrorEvent</c>); TGI always writes 422.</summary>
     public static string Error(string message) =>
         Object(("error", Object(("message", message), ("http_status_code", 422)))).ToJson(Style);
