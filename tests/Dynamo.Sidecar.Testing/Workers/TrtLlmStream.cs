@@ -28,6 +28,12 @@ public sealed class TrtLlmStream(string model, string id = TrtLlmStream.DefaultC
 
     private static readonly JsonStyle Style = JsonStyle.Compact;
 
+    public string Model { get; } = model;
+
+    public string Id { get; } = id;
+
+    public long Created { get; } = created;
+
     public static WorkerStream Chat(Generation generation, bool continuousUsage = false)
     {
         var trt = new TrtLlmStream(generation.Model);
@@ -102,12 +108,6 @@ public sealed class TrtLlmStream(string model, string id = TrtLlmStream.DefaultC
         events.Done();
         return new WorkerStream(events, new WorkerUsage(prompt, completion, cached));
     }
-
-    public string Model { get; } = model;
-
-    public string Id { get; } = id;
-
-    public long Created { get; } = created;
 
     private static OrderedJsonObject ToolDelta(OrderedJsonObject toolCall) => Object(("content", ""), ("reasoning_content", ""), ("tool_calls", Array(toolCall)));
 
