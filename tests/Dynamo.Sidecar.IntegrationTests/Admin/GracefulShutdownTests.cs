@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Text;
 using Dynamo.Sidecar.IntegrationTests.Support;
+using Dynamo.Sidecar.Testing.Workers;
 
 namespace Dynamo.Sidecar.IntegrationTests.Admin;
 
@@ -10,8 +11,8 @@ public sealed class GracefulShutdownTests
     [Fact]
     public async Task A_stream_in_flight_finishes_while_readyz_fails_and_new_connections_are_refused()
     {
-        var stream = new VllmStream("m", [.. Enumerable.Range(0, 10).Select(i => $" t{i}")], PromptTokens: 3, CachedTokens: 0);
-        var events = stream.Full.Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        var stream = VllmStream.Chat(new Generation("m", [.. Enumerable.Range(0, 10).Select(i => $" t{i}")], PromptTokens: 3, CachedTokens: 0));
+        var events = stream.Body.Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
         await using var worker = new RawSocketWorker(async exchange =>
         {
             await exchange.SendHeadAsync();
@@ -40,7 +41,7 @@ public sealed class GracefulShutdownTests
 
         var rest = new MemoryStream();
         await body.CopyToAsync(rest);
-        Assert.Equal(stream.WithoutUsage, Encoding.UTF8.GetString(first) + Encoding.UTF8.GetString(rest.ToArray()));
+        Assert.Equal(stream.BodyWithoutUsage, Encoding.UTF8.GetString(first) + Encoding.UTF8.GetString(rest.ToArray()));
         await stopping;
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
 using Dynamo.Sidecar.IntegrationTests.Support;
+using Dynamo.Sidecar.Testing.Workers;
 
 namespace Dynamo.Sidecar.IntegrationTests.Admin;
 
@@ -17,8 +18,8 @@ public sealed class SigtermDrainTests
     [Fact]
     public async Task A_stream_in_flight_finishes_byte_exact_then_the_process_exits_0()
     {
-        var stream = new VllmStream("m", [.. Enumerable.Range(0, 20).Select(i => $" t{i}")], PromptTokens: 3, CachedTokens: 0);
-        await using var worker = new RawSocketWorker(exchange => SendEventsAsync(exchange, stream.Full.Split("\n\n", StringSplitOptions.RemoveEmptyEntries), TimeSpan.FromMilliseconds(150)));
+        var stream = VllmStream.Chat(new Generation("m", [.. Enumerable.Range(0, 20).Select(i => $" t{i}")], PromptTokens: 3, CachedTokens: 0));
+        await using var worker = new RawSocketWorker(exchange => SendEventsAsync(exchange, stream.Body.Split("\n\n", StringSplitOptions.RemoveEmptyEntries), TimeSpan.FromMilliseconds(150)));
         await using var sidecar = await SidecarProcess.StartAsync(worker.Address);
         using var client = new HttpClient { BaseAddress = sidecar.ProxyAddress, Timeout = TimeSpan.FromSeconds(60) };
         using var admin = new HttpClient { BaseAddress = sidecar.AdminAddress, Timeout = TimeSpan.FromSeconds(10) };
@@ -39,7 +40,7 @@ public sealed class SigtermDrainTests
 
         var rest = new MemoryStream();
         await body.CopyToAsync(rest);
-        Assert.Equal(stream.WithoutUsage, Encoding.UTF8.GetString([.. first, .. rest.ToArray()]));
+        Assert.Equal(stream.BodyWithoutUsage, Encoding.UTF8.GetString([.. first, .. rest.ToArray()]));
         await sidecar.WaitForExitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(0, sidecar.ExitCode);
         Assert.Contains("Proxy listener drained: 1 metered requests started, 1 ended, 0 in flight", sidecar.Output, StringComparison.Ordinal);
@@ -48,8 +49,8 @@ public sealed class SigtermDrainTests
     [Fact]
     public async Task A_stream_that_outlasts_the_drain_timeout_is_cut_and_accounted_before_exit()
     {
-        var stream = new VllmStream("m", [.. Enumerable.Range(0, 600).Select(i => $" t{i}")], PromptTokens: 3, CachedTokens: 0);
-        var events = stream.Full.Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        var stream = VllmStream.Chat(new Generation("m", [.. Enumerable.Range(0, 600).Select(i => $" t{i}")], PromptTokens: 3, CachedTokens: 0));
+        var events = stream.Body.Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
         // 600 events 100 ms apart: a minute of stream, far longer than the 2 s drain.
         await using var worker = new RawSocketWorker(exchange => SendEventsAsync(exchange, events, TimeSpan.FromMilliseconds(100)));
         await using var sidecar = await SidecarProcess.StartAsync(worker.Address, "Sidecar:DrainTimeout=00:00:02");
@@ -76,7 +77,7 @@ public sealed class SigtermDrainTests
         Assert.NotNull(cut);
         var text = Encoding.UTF8.GetString(received.ToArray());
         Assert.DoesNotContain("[DONE]", text, StringComparison.Ordinal);
-        Assert.StartsWith(text[..text.LastIndexOf("\n\n", StringComparison.Ordinal)], stream.WithoutUsage, StringComparison.Ordinal);
+        Assert.StartsWith(text[..text.LastIndexOf("\n\n", StringComparison.Ordinal)], stream.BodyWithoutUsage, StringComparison.Ordinal);
         // The drain lasted the configured 2 s (not less); the process did not wait for the stream's minute.
         Assert.True(exitedAfter >= TimeSpan.FromSeconds(2), $"exited {exitedAfter} after SIGTERM");
         Assert.Equal(0, sidecar.ExitCode);

@@ -4,6 +4,7 @@ using Dynamo.Sidecar.IntegrationTests.Shapes;
 using Dynamo.Sidecar.IntegrationTests.Support;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
+using Dynamo.Sidecar.Testing.Workers;
 
 namespace Dynamo.Sidecar.IntegrationTests.BadInput;
 
@@ -22,10 +23,10 @@ public sealed class DeepRequestTests
     [InlineData(100)]
     public async Task Deeply_nested_streaming_request_is_still_inspected(int depth)
     {
-        var stream = new VllmStream(Model, [" a", " b"], PromptTokens: 7, CachedTokens: 0);
+        var stream = VllmStream.Chat(new Generation(Model, [" a", " b"], PromptTokens: 7, CachedTokens: 0));
         using var worker = ScriptedWorker.Start();
         worker.Given(Request.Create().WithPath("/v1/chat/completions").UsingPost())
-            .RespondWith(Response.Create().WithHeader("Content-Type", "text/event-stream").WithBody(stream.Full));
+            .RespondWith(Response.Create().WithHeader("Content-Type", "text/event-stream").WithBody(stream.Body));
         await using var sidecar = await SidecarHost.StartAsync(worker.Url!);
         var before = await sidecar.ScrapeAsync();
         var nested = string.Concat(Enumerable.Repeat("{\"a\":", depth)) + "1" + new string('}', depth);
@@ -37,7 +38,7 @@ public sealed class DeepRequestTests
         var upstream = Encoding.UTF8.GetString(worker.LogEntries.Single().RequestMessage.BodyAsBytes!);
         Assert.Equal(body[..^1] + ",\"stream_options\":{\"include_usage\":true}}", upstream);
         Assert.True(JsonNode.Parse(upstream, documentOptions: new() { MaxDepth = 1000 }) is JsonObject);
-        Assert.Equal(stream.WithoutUsage, Encoding.UTF8.GetString(received));
+        Assert.Equal(stream.BodyWithoutUsage, Encoding.UTF8.GetString(received));
         var delta = await MetricsDelta.AfterAsync(sidecar, before);
         delta.AssertOneRequest(Model, "chat_completions", "stream");
         Assert.Equal((1, 7), delta.Histogram("input_sequence_tokens", Model));

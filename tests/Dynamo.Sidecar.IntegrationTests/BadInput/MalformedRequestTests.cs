@@ -7,6 +7,7 @@ using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
 using WireMock.Server;
 using WireMock.Settings;
+using Dynamo.Sidecar.Testing.Workers;
 
 namespace Dynamo.Sidecar.IntegrationTests.BadInput;
 
@@ -19,7 +20,8 @@ public sealed class MalformedRequestTests
     private const string Path = "/v1/chat/completions";
     private const string UnknownModel = "unknown_model";
     private const string GoodBody = """{"model":"llama-3-8b","messages":[{"role":"user","content":"hi"}]}""";
-    private const string GoodAnswer = """{"id":"chatcmpl-ok","object":"chat.completion","model":"llama-3-8b","choices":[{"index":0,"message":{"role":"assistant","content":"hello"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}""";
+    // vLLM's answer: 3 prompt tokens, 1 completion token.
+    private static readonly string GoodAnswer = VllmStream.ChatUnary(new Generation("llama-3-8b", ["hello"], PromptTokens: 3));
     private const int MaxInspectedRequestBytes = 4096;
 
     /// <summary>Body, how it is sent, what the worker answers, and the error_type that answer maps to.</summary>

@@ -6,6 +6,7 @@ using Dynamo.Sidecar.IntegrationTests.Support;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
 using WireMock.Server;
+using Dynamo.Sidecar.Testing.Workers;
 
 namespace Dynamo.Sidecar.IntegrationTests.BadInput;
 
@@ -133,7 +134,7 @@ public sealed class ModelLabelTests
         var worker = ScriptedWorker.Start();
         worker.Given(Request.Create().WithPath(Path).UsingPost())
             .RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody(
-                """{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}"""));
+                VllmStream.ChatUnary(new Generation("m", ["ok"], PromptTokens: 3))));
         return worker;
     }
 

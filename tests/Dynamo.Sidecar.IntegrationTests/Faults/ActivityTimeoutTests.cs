@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Dynamo.Sidecar.IntegrationTests.Support;
 using static Dynamo.Sidecar.IntegrationTests.Faults.FaultMetrics;
+using Dynamo.Sidecar.Testing.Workers;
 
 namespace Dynamo.Sidecar.IntegrationTests.Faults;
 
@@ -11,6 +12,8 @@ namespace Dynamo.Sidecar.IntegrationTests.Faults;
 /// </summary>
 public sealed class ActivityTimeoutTests
 {
+    private static readonly VllmStream Vllm = new(Model);
+
     private const string Model = "silent-model";
     private const string OneSecondActivityTimeout = "ReverseProxy:Clusters:worker:HttpRequest:ActivityTimeout=00:00:01";
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(30);
@@ -44,14 +47,14 @@ public sealed class ActivityTimeoutTests
     [Fact]
     public async Task Worker_silent_mid_stream_is_a_response_timeout_with_the_tokens_so_far()
     {
-        var stream = new VllmStream(Model, [" a", " b"], PromptTokens: 5, CachedTokens: 0);
-        var sent = stream.RoleEvent + FaultStreams.ChatContent(Model, " a") + FaultStreams.ChatContent(Model, " b");
+        var stream = VllmStream.Chat(new Generation(Model, [" a", " b"], PromptTokens: 5, CachedTokens: 0));
+        var sent = stream.Join(WorkerEventKind.Role) + SseFrame.Event(Vllm.Content(" a")) + SseFrame.Event(Vllm.Content(" b"));
         await using var worker = new RawSocketWorker(async exchange =>
         {
             await exchange.SendHeadAsync();
-            await exchange.SendChunkAsync(Encoding.UTF8.GetBytes(stream.RoleEvent));
-            await exchange.SendChunkAsync(Encoding.UTF8.GetBytes(FaultStreams.ChatContent(Model, " a")));
-            await exchange.SendChunkAsync(Encoding.UTF8.GetBytes(FaultStreams.ChatContent(Model, " b")));
+            await exchange.SendChunkAsync(Encoding.UTF8.GetBytes(stream.Join(WorkerEventKind.Role)));
+            await exchange.SendChunkAsync(Encoding.UTF8.GetBytes(SseFrame.Event(Vllm.Content(" a"))));
+            await exchange.SendChunkAsync(Encoding.UTF8.GetBytes(SseFrame.Event(Vllm.Content(" b"))));
             await exchange.Aborted; // then nothing, until the sidecar gives up
         });
         await using var sidecar = await SidecarHost.StartAsync(worker.Address, OneSecondActivityTimeout);

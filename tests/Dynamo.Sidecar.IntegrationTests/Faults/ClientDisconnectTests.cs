@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Dynamo.Sidecar.IntegrationTests.Support;
 using static Dynamo.Sidecar.IntegrationTests.Faults.FaultMetrics;
+using Dynamo.Sidecar.Testing.Workers;
 
 namespace Dynamo.Sidecar.IntegrationTests.Faults;
 
@@ -11,13 +12,15 @@ namespace Dynamo.Sidecar.IntegrationTests.Faults;
 /// </summary>
 public sealed class ClientDisconnectTests
 {
+    private static readonly VllmStream Vllm = new(Model);
+
     private const string Model = "leaving-model";
 
     /// <summary>How soon the worker must see its connection go once the client has left (loopback, but a loaded machine).</summary>
     private static readonly TimeSpan AbortDeadline = TimeSpan.FromSeconds(3);
 
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(30);
-    private static readonly string Role = new VllmStream(Model, [], 0, 0).RoleEvent;
+    private static readonly string Role = SseFrame.Event(Vllm.Role());
 
     [Fact]
     public async Task Client_leaving_mid_stream_aborts_the_worker_and_counts_a_cancelled_disconnect()
@@ -30,7 +33,7 @@ public sealed class ClientDisconnectTests
             await exchange.SendChunkAsync(Encoding.UTF8.GetBytes(Role));
             for (var i = 0; i < 1000 && !exchange.Aborted.IsCompleted; i++)
             {
-                await exchange.SendChunkAsync(Encoding.UTF8.GetBytes(FaultStreams.ChatContent(Model, $" t{i}")));
+                await exchange.SendChunkAsync(Encoding.UTF8.GetBytes(SseFrame.Event(Vllm.Content($" t{i}"))));
                 Interlocked.Increment(ref sent);
                 await Task.Delay(50);
             }
@@ -76,9 +79,9 @@ public sealed class ClientDisconnectTests
             }
 
             answered = true;
-            var stream = new VllmStream(Model, [" late"], 3, 0);
+            var stream = VllmStream.Chat(new Generation(Model, [" late"], 3, 0));
             await exchange.SendHeadAsync();
-            await exchange.SendChunkAsync(stream.FullBytes);
+            await exchange.SendChunkAsync(stream.Bytes);
             await exchange.SendEndAsync();
         });
         await using var sidecar = await SidecarHost.StartAsync(worker.Address);
@@ -114,12 +117,12 @@ public sealed class ClientDisconnectTests
     [Fact]
     public async Task Client_leaving_after_the_last_content_event_while_the_worker_delays_usage_is_a_cancelled_disconnect()
     {
-        var stream = new VllmStream(Model, [" one", " two", " three", " four"], PromptTokens: 7, CachedTokens: 0);
-        var contentEvents = stream.ContentEvents.ToList();
+        var stream = VllmStream.Chat(new Generation(Model, [" one", " two", " three", " four"], PromptTokens: 7, CachedTokens: 0));
+        var contentEvents = stream.Texts(WorkerEventKind.Content).ToList();
         await using var worker = new RawSocketWorker(async exchange =>
         {
             await exchange.SendHeadAsync();
-            await exchange.SendChunkAsync(Encoding.UTF8.GetBytes(stream.RoleEvent));
+            await exchange.SendChunkAsync(Encoding.UTF8.GetBytes(stream.Join(WorkerEventKind.Role)));
             foreach (var e in contentEvents)
             {
                 await exchange.SendChunkAsync(Encoding.UTF8.GetBytes(e));
@@ -128,7 +131,7 @@ public sealed class ClientDisconnectTests
             await Task.WhenAny(exchange.Aborted, Task.Delay(TimeSpan.FromSeconds(10)));
             if (!exchange.Aborted.IsCompleted)
             {
-                await exchange.SendChunkAsync(Encoding.UTF8.GetBytes(stream.UsageEvent + stream.DoneEvent));
+                await exchange.SendChunkAsync(Encoding.UTF8.GetBytes(stream.Join(WorkerEventKind.UsageOnly) + stream.Join(WorkerEventKind.Done)));
                 await exchange.SendEndAsync();
             }
         });
@@ -139,7 +142,7 @@ public sealed class ClientDisconnectTests
         var response = await client.SendAsync(
             Requests.Post("/v1/chat/completions", FaultStreams.ChatRequest(Model, stream: true)), HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(200, (int)response.StatusCode);
-        var expected = stream.RoleEvent + string.Concat(contentEvents);
+        var expected = stream.Join(WorkerEventKind.Role) + string.Concat(contentEvents);
         var received = new MemoryStream();
         using (var timeout = new CancellationTokenSource(Generous))
         {

@@ -6,10 +6,6 @@ namespace Dynamo.Sidecar.IntegrationTests.Faults;
 /// <summary>Bodies and clients for the fault tests.</summary>
 internal static class FaultStreams
 {
-    /// <summary>A vLLM chat chunk carrying <paramref name="token"/>, with a <c>finish_reason</c> or without one.</summary>
-    public static string ChatContent(string model, string token, string? finishReason = null) =>
-        $"data: {{\"id\":\"chatcmpl-fault\",\"object\":\"chat.completion.chunk\",\"created\":1730000000,\"model\":\"{model}\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{token}\"}},\"logprobs\":null,\"finish_reason\":{(finishReason is null ? "null" : $"\"{finishReason}\"")}}}],\"usage\":null}}\n\n";
-
     /// <summary>A Responses API event, as OpenAI and vLLM write them: an <c>event:</c> line, then the <c>data:</c> line.</summary>
     public static string ResponsesEvent(string type, string fields) =>
         $"event: {type}\ndata: {{\"type\":\"{type}\",{fields}}}\n\n";

@@ -1,6 +1,7 @@
 using System.Text;
 using Dynamo.Sidecar.IntegrationTests.Support;
 using static Dynamo.Sidecar.IntegrationTests.Faults.FaultMetrics;
+using Dynamo.Sidecar.Testing.Workers;
 
 namespace Dynamo.Sidecar.IntegrationTests.Faults;
 
@@ -11,16 +12,18 @@ namespace Dynamo.Sidecar.IntegrationTests.Faults;
 /// </summary>
 public sealed class StreamCutTests
 {
+    private static readonly VllmStream Vllm = new(Model);
+
     private const string Model = "cut-model";
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(30);
 
     [Fact]
     public async Task Connection_cut_mid_event_is_internal_and_the_client_got_every_complete_event_unchanged()
     {
-        var role = new VllmStream(Model, [], 0, 0).RoleEvent;
-        string[] content = [FaultStreams.ChatContent(Model, " one"), FaultStreams.ChatContent(Model, " two"), FaultStreams.ChatContent(Model, " three")];
+        var role = SseFrame.Event(Vllm.Role());
+        string[] content = [SseFrame.Event(Vllm.Content(" one")), SseFrame.Event(Vllm.Content(" two")), SseFrame.Event(Vllm.Content(" three"))];
         var complete = role + string.Concat(content);
-        var partial = FaultStreams.ChatContent(Model, " four");
+        var partial = SseFrame.Event(Vllm.Content(" four"));
         var clientHasCompleteEvents = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var worker = new RawSocketWorker(async exchange =>
         {
@@ -63,8 +66,8 @@ public sealed class StreamCutTests
     [Fact]
     public async Task Clean_end_without_done_or_finish_reason_is_internal()
     {
-        var role = new VllmStream(Model, [], 0, 0).RoleEvent;
-        var sent = role + FaultStreams.ChatContent(Model, " one") + FaultStreams.ChatContent(Model, " two");
+        var role = SseFrame.Event(Vllm.Role());
+        var sent = role + SseFrame.Event(Vllm.Content(" one")) + SseFrame.Event(Vllm.Content(" two"));
         await using var worker = new RawSocketWorker(async exchange =>
         {
             await exchange.SendHeadAsync();
@@ -89,8 +92,8 @@ public sealed class StreamCutTests
     [InlineData(true)]
     public async Task Clean_end_after_a_finish_reason_without_done_is_a_success(bool usageChunkAfterFinish)
     {
-        var stream = new VllmStream(Model, [" one", " two", " three"], PromptTokens: 9, CachedTokens: 0);
-        var sent = stream.RoleEvent + string.Concat(stream.ContentEvents) + (usageChunkAfterFinish ? stream.UsageEvent : "");
+        var stream = VllmStream.Chat(new Generation(Model, [" one", " two", " three"], PromptTokens: 9, CachedTokens: 0));
+        var sent = stream.Join(WorkerEventKind.Role) + string.Concat(stream.Texts(WorkerEventKind.Content)) + (usageChunkAfterFinish ? stream.Join(WorkerEventKind.UsageOnly) : "");
         await using var worker = new RawSocketWorker(async exchange =>
         {
             await exchange.SendHeadAsync();
@@ -103,7 +106,7 @@ public sealed class StreamCutTests
         var (response, body) = await Requests.PostAsync(sidecar.Client, "/v1/chat/completions", FaultStreams.ChatRequest(Model, stream: true));
 
         Assert.Equal(200, (int)response.StatusCode);
-        Assert.Equal(stream.RoleEvent + string.Concat(stream.ContentEvents), Encoding.UTF8.GetString(body));
+        Assert.Equal(stream.Join(WorkerEventKind.Role) + string.Concat(stream.Texts(WorkerEventKind.Content)), Encoding.UTF8.GetString(body));
         var delta = await WaitForEndedAsync(sidecar, before, 1, Model);
         AssertOutcome(delta, Model, "chat_completions", "stream", "");
         AssertNoDisconnect(delta);

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Dynamo.Sidecar.IntegrationTests.Shapes;
 using Dynamo.Sidecar.IntegrationTests.Support;
 using Xunit.Abstractions;
+using Dynamo.Sidecar.Testing.Workers;
 
 namespace Dynamo.Sidecar.IntegrationTests.Hostile;
 
@@ -25,7 +26,8 @@ public sealed class ModelFloodTests(ITestOutputHelper output)
     private const int Names = 10_000;
     private const int Warmup = 1_000;
     private const int Concurrency = 16;
-    private const string Answer = """{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}""";
+    // vLLM's answer: 3 prompt tokens, 1 completion token.
+    private static readonly string Answer = VllmStream.ChatUnary(new Generation("m", ["ok"], PromptTokens: 3));
 
     [Fact]
     public async Task Ten_thousand_model_names_keep_the_label_scrape_and_heap_bounded()

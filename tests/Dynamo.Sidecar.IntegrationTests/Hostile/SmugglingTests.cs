@@ -3,6 +3,7 @@ using Dynamo.Sidecar.IntegrationTests.Support;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
 using WireMock.Server;
+using Dynamo.Sidecar.Testing.Workers;
 
 namespace Dynamo.Sidecar.IntegrationTests.Hostile;
 
@@ -15,7 +16,8 @@ public sealed class SmugglingTests
 {
     private const string Path = "/v1/chat/completions";
     private const string Json = """{"model":"m","messages":[]}""";
-    private const string Answer = """{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}""";
+    // vLLM's answer: 3 prompt tokens, 1 completion token.
+    private static readonly string Answer = VllmStream.ChatUnary(new Generation("m", ["ok"], PromptTokens: 3));
     private const string Smuggled = "GET /smuggled HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
 
     /// <summary>The raw request, the status the client must get, and the body the worker must receive (null: no request at all).</summary>

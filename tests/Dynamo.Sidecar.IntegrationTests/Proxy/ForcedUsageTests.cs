@@ -4,6 +4,7 @@ using Dynamo.Sidecar.IntegrationTests.Support;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
 using WireMock.Server;
+using Dynamo.Sidecar.Testing.Workers;
 
 namespace Dynamo.Sidecar.IntegrationTests.Proxy;
 
@@ -13,7 +14,7 @@ namespace Dynamo.Sidecar.IntegrationTests.Proxy;
 /// </summary>
 public sealed class ForcedUsageTests : IAsyncLifetime
 {
-    private static readonly VllmStream Stream = new("llama-3-8b", [" The", " sky", " is", " blue", "."], PromptTokens: 42, CachedTokens: 16);
+    private static readonly WorkerStream Stream = VllmStream.Chat(new Generation("llama-3-8b", [" The", " sky", " is", " blue", "."], PromptTokens: 42, CachedTokens: 16));
 
     private WireMockServer _worker = null!;
     private SidecarHost _sidecar = null!;
@@ -22,7 +23,7 @@ public sealed class ForcedUsageTests : IAsyncLifetime
     {
         _worker = ScriptedWorker.Start();
         _worker.Given(Request.Create().WithPath("/v1/chat/completions").UsingPost())
-            .RespondWith(Response.Create().WithHeader("Content-Type", "text/event-stream; charset=utf-8").WithBody(Stream.Full));
+            .RespondWith(Response.Create().WithHeader("Content-Type", "text/event-stream; charset=utf-8").WithBody(Stream.Body));
         _sidecar = await SidecarHost.StartAsync(_worker.Url!);
     }
 
@@ -40,7 +41,7 @@ public sealed class ForcedUsageTests : IAsyncLifetime
         var (response, received) = await Requests.PostAsync(_sidecar.Client, "/v1/chat/completions", body);
 
         Assert.Equal(200, (int)response.StatusCode);
-        Assert.Equal(Stream.WithoutUsage, Encoding.UTF8.GetString(received));
+        Assert.Equal(Stream.BodyWithoutUsage, Encoding.UTF8.GetString(received));
 
         var upstream = SingleUpstreamRequest();
         var sent = JsonNode.Parse(upstream.Body)!.AsObject();
@@ -83,7 +84,7 @@ public sealed class ForcedUsageTests : IAsyncLifetime
 
         var (_, received) = await Requests.PostAsync(_sidecar.Client, "/v1/chat/completions", body);
 
-        Assert.Equal(Stream.Full, Encoding.UTF8.GetString(received));
+        Assert.Equal(Stream.Body, Encoding.UTF8.GetString(received));
         Assert.Equal(body, SingleUpstreamRequest().Body);
     }
 
@@ -94,7 +95,7 @@ public sealed class ForcedUsageTests : IAsyncLifetime
 
         var (_, received) = await Requests.PostAsync(_sidecar.Client, "/v1/chat/completions", body);
 
-        Assert.Equal(Stream.WithoutUsage, Encoding.UTF8.GetString(received));
+        Assert.Equal(Stream.BodyWithoutUsage, Encoding.UTF8.GetString(received));
         Assert.Equal(body.Replace("\"include_usage\":false", "\"include_usage\":true"), SingleUpstreamRequest().Body);
     }
 
@@ -105,7 +106,7 @@ public sealed class ForcedUsageTests : IAsyncLifetime
 
         var (_, received) = await Requests.PostAsync(_sidecar.Client, "/v1/chat/completions", body);
 
-        Assert.Equal(Stream.WithoutUsage, Encoding.UTF8.GetString(received));
+        Assert.Equal(Stream.BodyWithoutUsage, Encoding.UTF8.GetString(received));
         Assert.Equal(
             """{"model":"llama-3-8b","stream":true,"stream_options":{"include_usage":true, "continuous_usage_stats": true },"messages":[]}""",
             SingleUpstreamRequest().Body);

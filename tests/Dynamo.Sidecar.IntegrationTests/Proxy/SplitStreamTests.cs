@@ -1,5 +1,6 @@
 using System.Text;
 using Dynamo.Sidecar.IntegrationTests.Support;
+using Dynamo.Sidecar.Testing.Workers;
 
 namespace Dynamo.Sidecar.IntegrationTests.Proxy;
 
@@ -15,8 +16,8 @@ public sealed class SplitStreamTests
     [MemberData(nameof(LineEnds))]
     public async Task Every_split_offset_gives_identical_bytes_and_metrics(string lineEnd)
     {
-        var stream = new VllmStream("m", [" a", " b", " c"], PromptTokens: 7, CachedTokens: 0, lineEnd) ;
-        var workerBytes = stream.FullBytes;
+        var stream = VllmStream.Chat(new Generation("m", [" a", " b", " c"], PromptTokens: 7, CachedTokens: 0)).WithLineEnd(lineEnd);
+        var workerBytes = stream.Bytes;
         var split = 0;
         await using var worker = new RawSocketWorker(async exchange =>
         {
@@ -31,7 +32,7 @@ public sealed class SplitStreamTests
         for (split = 0; split <= workerBytes.Length; split++)
         {
             var (response, body) = await Requests.PostAsync(sidecar.Client, "/v1/chat/completions", """{"model":"m","stream":true}""");
-            Assert.True(stream.WithoutUsage == Encoding.UTF8.GetString(body), $"split at {split}: {(int)response.StatusCode} {Encoding.UTF8.GetString(body)}");
+            Assert.True(stream.BodyWithoutUsage == Encoding.UTF8.GetString(body), $"split at {split}: {(int)response.StatusCode} {Encoding.UTF8.GetString(body)}");
         }
 
         var requests = workerBytes.Length + 1;

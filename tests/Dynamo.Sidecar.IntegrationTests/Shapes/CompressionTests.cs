@@ -3,6 +3,7 @@ using System.Text;
 using Dynamo.Sidecar.IntegrationTests.Support;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Dynamo.Sidecar.Testing.Workers;
 
 namespace Dynamo.Sidecar.IntegrationTests.Shapes;
 
@@ -17,8 +18,8 @@ public sealed class CompressionTests
     [Fact]
     public async Task Gzip_stream_passes_through_untouched_counted_without_tokens_and_logged_once()
     {
-        var stream = new VllmStream(Model, [" The", " sky", " is", " blue"], PromptTokens: 42, CachedTokens: 16);
-        var gzipped = Gzip(stream.FullBytes);
+        var stream = VllmStream.Chat(new Generation(Model, [" The", " sky", " is", " blue"], PromptTokens: 42, CachedTokens: 16));
+        var gzipped = Gzip(stream.Bytes);
         var acceptEncodingSeen = new List<string>();
         await using var worker = await KestrelWorker.StartAsync(async context =>
         {

@@ -1,8 +1,8 @@
 using System.Text;
 using Dynamo.Sidecar.IntegrationTests.Support;
+using Dynamo.Sidecar.Testing.Workers;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
-using static Dynamo.Sidecar.IntegrationTests.Shapes.Chunks;
 
 namespace Dynamo.Sidecar.IntegrationTests.Shapes;
 
@@ -14,22 +14,23 @@ public sealed class StreamVariantsTests
 {
     private const string M = "qwen3-8b";
     private static readonly (string, string) Model = ("model", M);
-    private static readonly string Role = Event(Chat(M, $"[{Choice(0, """{"role":"assistant","content":""}""")}]"));
+    private static readonly VllmStream Vllm = new(M);
+    private static readonly string Role = SseFrame.Event(Vllm.Role());
 
     [Fact]
     public async Task Two_choices_interleaved_count_one_token_per_choice_carrying_output()
     {
         var worker = Role
-            + Event(Chat(M, $"[{Choice(1, """{"role":"assistant","content":""}""")}]"))
-            + Event(Chat(M, $"[{Choice(0, Content("A"))}]"))
-            + Event(Chat(M, $"[{Choice(1, Content("B"))}]"))
+            + SseFrame.Event(Vllm.Role(index: 1))
+            + SseFrame.Event(Vllm.Chunk($"[{VllmStream.Choice(0, Content("A"))}]"))
+            + SseFrame.Event(Vllm.Chunk($"[{VllmStream.Choice(1, Content("B"))}]"))
             // Both choices in one chunk: two tokens.
-            + Event(Chat(M, $"[{Choice(0, Content("C"))},{Choice(1, Content("D"))}]"))
-            + Event(Chat(M, $"[{Choice(0, Content("E"), "\"stop\"")}]"))
-            + Event(Chat(M, $"[{Choice(1, Content("F"), "\"stop\"")}]"));
-        var usage = Event(Chat(M, "[]", Usage(20, 6, cached: 0)));
+            + SseFrame.Event(Vllm.Chunk($"[{VllmStream.Choice(0, Content("C"))},{VllmStream.Choice(1, Content("D"))}]"))
+            + SseFrame.Event(Vllm.Chunk($"[{VllmStream.Choice(0, Content("E"), "stop")}]"))
+            + SseFrame.Event(Vllm.Chunk($"[{VllmStream.Choice(1, Content("F"), "stop")}]"));
+        var usage = SseFrame.Event(Vllm.UsageOnly(20, 6, cached: 0));
 
-        var delta = await RunAsync("/v1/chat/completions", $$"""{"model":"{{M}}","n":2,"stream":true}""", worker + usage + Done(), worker + Done());
+        var delta = await RunAsync("/v1/chat/completions", $$"""{"model":"{{M}}","n":2,"stream":true}""", worker + usage + SseFrame.Done(), worker + SseFrame.Done());
 
         Assert.Equal(6, delta.Value("output_tokens_total", Model));
         Assert.Equal((1, 6), delta.Histogram("output_sequence_tokens", M));
@@ -43,12 +44,12 @@ public sealed class StreamVariantsTests
     public async Task Multi_token_chunks_without_continuous_usage_are_topped_up_to_completion_tokens()
     {
         var worker = Role
-            + Event(Chat(M, $"[{Choice(0, Content("The sky"))}]"))
-            + Event(Chat(M, $"[{Choice(0, Content(" is very"))}]"))
-            + Event(Chat(M, $"[{Choice(0, Content(" blue today."), "\"length\"")}]"));
-        var usage = Event(Chat(M, "[]", Usage(11, 7, cached: 3)));
+            + SseFrame.Event(Vllm.Chunk($"[{VllmStream.Choice(0, Content("The sky"))}]"))
+            + SseFrame.Event(Vllm.Chunk($"[{VllmStream.Choice(0, Content(" is very"))}]"))
+            + SseFrame.Event(Vllm.Chunk($"[{VllmStream.Choice(0, Content(" blue today."), "length")}]"));
+        var usage = SseFrame.Event(Vllm.UsageOnly(11, 7, cached: 3));
 
-        var delta = await RunAsync("/v1/chat/completions", $$"""{"model":"{{M}}","stream":true}""", worker + usage + Done(), worker + Done());
+        var delta = await RunAsync("/v1/chat/completions", $$"""{"model":"{{M}}","stream":true}""", worker + usage + SseFrame.Done(), worker + SseFrame.Done());
 
         Assert.Equal(7, delta.Value("output_tokens_total", Model));
         Assert.Equal((1, 7), delta.Histogram("output_sequence_tokens", M));
@@ -65,16 +66,16 @@ public sealed class StreamVariantsTests
     public async Task Continuous_usage_stats_count_each_chunk_by_its_usage_delta(bool clientAsksForUsage)
     {
         // vLLM with continuous_usage_stats: every chunk carries the running usage, the role chunk included.
-        var worker = Event(Chat(M, $"[{Choice(0, """{"role":"assistant","content":""}""")}]", Usage(10, 0)))
-            + Event(Chat(M, $"[{Choice(0, Content("Hello there"))}]", Usage(10, 2)))
-            + Event(Chat(M, $"[{Choice(0, Content(" my"))}]", Usage(10, 3)))
-            + Event(Chat(M, $"[{Choice(0, Content(" dear old friend"), "\"stop\"")}]", Usage(10, 6)));
-        var usage = Event(Chat(M, "[]", Usage(10, 6)));
+        var worker = SseFrame.Event(Vllm.Role(Vllm.Usage(10, 0)))
+            + SseFrame.Event(Vllm.Chunk($"[{VllmStream.Choice(0, Content("Hello there"))}]", Vllm.Usage(10, 2)))
+            + SseFrame.Event(Vllm.Chunk($"[{VllmStream.Choice(0, Content(" my"))}]", Vllm.Usage(10, 3)))
+            + SseFrame.Event(Vllm.Chunk($"[{VllmStream.Choice(0, Content(" dear old friend"), "stop")}]", Vllm.Usage(10, 6)));
+        var usage = SseFrame.Event(Vllm.UsageOnly(10, 6));
         var request = clientAsksForUsage
             ? $$$"""{"model":"{{{M}}}","stream":true,"stream_options":{"include_usage":true,"continuous_usage_stats":true}}"""
             : $$$"""{"model":"{{{M}}}","stream":true,"stream_options":{"continuous_usage_stats":true}}""";
 
-        var delta = await RunAsync("/v1/chat/completions", request, worker + usage + Done(), clientAsksForUsage ? worker + usage + Done() : worker + Done());
+        var delta = await RunAsync("/v1/chat/completions", request, worker + usage + SseFrame.Done(), clientAsksForUsage ? worker + usage + SseFrame.Done() : worker + SseFrame.Done());
 
         Assert.Equal(6, delta.Value("output_tokens_total", Model));
         Assert.Equal((1, 6), delta.Histogram("output_sequence_tokens", M));
@@ -88,9 +89,9 @@ public sealed class StreamVariantsTests
     [Fact]
     public async Task Worker_that_never_sends_usage_gets_the_live_count_as_osl_and_no_isl()
     {
-        var stream = new VllmStream(M, [" a", " b", " c", " d", " e"], PromptTokens: 0, CachedTokens: 0);
+        var stream = VllmStream.Chat(new Generation(M, [" a", " b", " c", " d", " e"], PromptTokens: 0, CachedTokens: 0));
 
-        var delta = await RunAsync("/v1/chat/completions", $$"""{"model":"{{M}}","stream":true}""", stream.WithoutUsage, stream.WithoutUsage);
+        var delta = await RunAsync("/v1/chat/completions", $$"""{"model":"{{M}}","stream":true}""", stream.BodyWithoutUsage, stream.BodyWithoutUsage);
 
         Assert.Equal(5, delta.Value("output_tokens_total", Model));
         Assert.Equal((1, 5), delta.Histogram("output_sequence_tokens", M));
@@ -103,14 +104,14 @@ public sealed class StreamVariantsTests
     [Fact]
     public async Task Comments_and_keep_alive_blank_lines_pass_through_and_are_not_content()
     {
-        var stream = new VllmStream(M, [" a", " b", " c"], PromptTokens: 9, CachedTokens: 0);
-        var content = stream.ContentEvents.ToList();
-        var before = ": ping\n\n" + stream.RoleEvent + "\n" + content[0] + ": ping - 2025-01-01 00:00:00\n\n" + "\n\n" + content[1] + ":\n\n" + content[2];
+        var stream = VllmStream.Chat(new Generation(M, [" a", " b", " c"], PromptTokens: 9, CachedTokens: 0));
+        var content = stream.Texts(WorkerEventKind.Content).ToList();
+        var before = ": ping\n\n" + stream.Join(WorkerEventKind.Role) + "\n" + content[0] + ": ping - 2025-01-01 00:00:00\n\n" + "\n\n" + content[1] + ":\n\n" + content[2];
         var after = "\n" + ": ping\n\n";
 
         var delta = await RunAsync("/v1/chat/completions", $$"""{"model":"{{M}}","stream":true}""",
-            before + stream.UsageEvent + after + stream.DoneEvent + "\n",
-            before + after + stream.DoneEvent + "\n");
+            before + stream.Join(WorkerEventKind.UsageOnly) + after + stream.Join(WorkerEventKind.Done) + "\n",
+            before + after + stream.Join(WorkerEventKind.Done) + "\n");
 
         Assert.Equal(3, delta.Value("output_tokens_total", Model));
         Assert.Equal((1, 3), delta.Histogram("output_sequence_tokens", M));
@@ -122,9 +123,9 @@ public sealed class StreamVariantsTests
     [Fact]
     public async Task Crlf_stream_reaches_the_client_byte_identical_minus_the_usage_chunk()
     {
-        var stream = new VllmStream(M, [" one", " two", " three", " four"], PromptTokens: 30, CachedTokens: 12, LineEnd: "\r\n");
+        var stream = VllmStream.Chat(new Generation(M, [" one", " two", " three", " four"], PromptTokens: 30, CachedTokens: 12)).WithLineEnd("\r\n");
 
-        var delta = await RunAsync("/v1/chat/completions", $$"""{"model":"{{M}}","stream":true}""", stream.Full, stream.WithoutUsage);
+        var delta = await RunAsync("/v1/chat/completions", $$"""{"model":"{{M}}","stream":true}""", stream.Body, stream.BodyWithoutUsage);
 
         Assert.Equal(4, delta.Value("output_tokens_total", Model));
         Assert.Equal((1, 4), delta.Histogram("output_sequence_tokens", M));
@@ -136,13 +137,13 @@ public sealed class StreamVariantsTests
     [Fact]
     public async Task Completions_stream_counts_text_deltas_under_the_completions_endpoint()
     {
-        var worker = Event(Text(M, $"[{TextChoice(0, " blue")}]"))
-            + Event(Text(M, $"[{TextChoice(0, "")}]"))
-            + Event(Text(M, $"[{TextChoice(0, " because")}]"))
-            + Event(Text(M, $"[{TextChoice(0, " of", "\"length\"")}]"));
-        var usage = Event(Text(M, "[]", Usage(5, 3, cached: 0)));
+        var worker = SseFrame.Event(Vllm.TextChunk(" blue"))
+            + SseFrame.Event(Vllm.TextChunk(""))
+            + SseFrame.Event(Vllm.TextChunk(" because"))
+            + SseFrame.Event(Vllm.TextChunk(" of", finishReason: "length"));
+        var usage = SseFrame.Event(Vllm.TextUsageOnly(5, 3, cached: 0));
 
-        var delta = await RunAsync("/v1/completions", $$"""{"model":"{{M}}","prompt":"The sky is","max_tokens":3,"stream":true}""", worker + usage + Done(), worker + Done(), "completions");
+        var delta = await RunAsync("/v1/completions", $$"""{"model":"{{M}}","prompt":"The sky is","max_tokens":3,"stream":true}""", worker + usage + SseFrame.Done(), worker + SseFrame.Done(), "completions");
 
         Assert.Equal(3, delta.Value("output_tokens_total", Model));
         Assert.Equal((1, 3), delta.Histogram("output_sequence_tokens", M));
@@ -156,16 +157,16 @@ public sealed class StreamVariantsTests
     public async Task Reasoning_and_tool_call_deltas_are_content()
     {
         var worker = Role
-            + Event(Chat(M, $"[{Choice(0, """{"reasoning_content":"Let"}""")}]"))
-            + Event(Chat(M, $"[{Choice(0, """{"reasoning":" me think"}""")}]"))
-            + Event(Chat(M, $"[{Choice(0, """{"content":null,"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":""}}]}""")}]"))
-            + Event(Chat(M, $"[{Choice(0, """{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\":"}}]}""")}]"))
-            + Event(Chat(M, $"[{Choice(0, """{"tool_calls":[{"index":0,"function":{"arguments":"\"Paris\"}"}}]}""")}]"))
+            + SseFrame.Event(Vllm.Chunk($"[{VllmStream.Choice(0, """{"reasoning_content":"Let"}""")}]"))
+            + SseFrame.Event(Vllm.Chunk($"[{VllmStream.Choice(0, """{"reasoning":" me think"}""")}]"))
+            + SseFrame.Event(Vllm.Chunk($"[{VllmStream.Choice(0, """{"content":null,"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":""}}]}""")}]"))
+            + SseFrame.Event(Vllm.Chunk($"[{VllmStream.Choice(0, """{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\":"}}]}""")}]"))
+            + SseFrame.Event(Vllm.Chunk($"[{VllmStream.Choice(0, """{"tool_calls":[{"index":0,"function":{"arguments":"\"Paris\"}"}}]}""")}]"))
             // Not output: an empty tool_calls array and an empty content.
-            + Event(Chat(M, $"[{Choice(0, """{"content":"","tool_calls":[]}""", "\"tool_calls\"")}]"));
+            + SseFrame.Event(Vllm.Chunk($"[{VllmStream.Choice(0, """{"content":"","tool_calls":[]}""", "tool_calls")}]"));
 
         // No usage from the worker: what the meter counted live is all there is.
-        var delta = await RunAsync("/v1/chat/completions", $$"""{"model":"{{M}}","stream":true,"tools":[]}""", worker + Done(), worker + Done());
+        var delta = await RunAsync("/v1/chat/completions", $$"""{"model":"{{M}}","stream":true,"tools":[]}""", worker + SseFrame.Done(), worker + SseFrame.Done());
 
         Assert.Equal(5, delta.Value("output_tokens_total", Model));
         Assert.Equal((1, 5), delta.Histogram("output_sequence_tokens", M));
@@ -177,10 +178,10 @@ public sealed class StreamVariantsTests
     public async Task Output_tokens_are_counted_live_then_topped_up_to_the_worker_usage()
     {
         var head = Role
-            + Event(Chat(M, $"[{Choice(0, """{"reasoning_content":"Hmm"}""")}]"))
-            + Event(Chat(M, $"[{Choice(0, """{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"}}]}""")}]"))
-            + Event(Chat(M, $"[{Choice(0, Content("ok"))}]"));
-        var tail = Event(Chat(M, $"[{Choice(0, "{}", "\"stop\"")}]")) + Event(Chat(M, "[]", Usage(8, 9))) + Done();
+            + SseFrame.Event(Vllm.Chunk($"[{VllmStream.Choice(0, """{"reasoning_content":"Hmm"}""")}]"))
+            + SseFrame.Event(Vllm.Chunk($"[{VllmStream.Choice(0, """{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"}}]}""")}]"))
+            + SseFrame.Event(Vllm.Chunk($"[{VllmStream.Choice(0, Content("ok"))}]"));
+        var tail = SseFrame.Event(Vllm.Chunk($"[{VllmStream.Choice(0, "{}", "stop")}]")) + SseFrame.Event(Vllm.UsageOnly(8, 9)) + SseFrame.Done();
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var worker = new RawSocketWorker(async exchange =>
         {
@@ -201,7 +202,7 @@ public sealed class StreamVariantsTests
         Assert.Equal(1, live.Value("dynamo_frontend_inflight_requests", Model));
         Assert.Equal(0, live.Value("dynamo_frontend_queued_requests", Model));
         Assert.Equal(1, live.Value("dynamo_frontend_time_to_first_token_seconds_count", Model));
-        Assert.Equal(head + Event(Chat(M, $"[{Choice(0, "{}", "\"stop\"")}]")) + Done(), Encoding.UTF8.GetString(await body));
+        Assert.Equal(head + SseFrame.Event(Vllm.Chunk($"[{VllmStream.Choice(0, "{}", "stop")}]")) + SseFrame.Done(), Encoding.UTF8.GetString(await body));
 
         var delta = await MetricsDelta.AfterAsync(sidecar, before);
         delta.AssertOneRequest(M, "chat_completions", "stream");
@@ -215,12 +216,12 @@ public sealed class StreamVariantsTests
     {
         var big = new string('x', 100 * 1024);
         var worker = Role
-            + Event(Chat(M, $"[{Choice(0, Content(big))}]"))
-            + Event(Chat(M, $"[{Choice(0, Content(" and"))}]"))
-            + Event(Chat(M, $"[{Choice(0, Content(" more"), "\"stop\"")}]"));
-        var usage = Event(Chat(M, "[]", Usage(4, 3)));
+            + SseFrame.Event(Vllm.Chunk($"[{VllmStream.Choice(0, Content(big))}]"))
+            + SseFrame.Event(Vllm.Chunk($"[{VllmStream.Choice(0, Content(" and"))}]"))
+            + SseFrame.Event(Vllm.Chunk($"[{VllmStream.Choice(0, Content(" more"), "stop")}]"));
+        var usage = SseFrame.Event(Vllm.UsageOnly(4, 3));
 
-        var delta = await RunAsync("/v1/chat/completions", $$"""{"model":"{{M}}","stream":true}""", worker + usage + Done(), worker + Done(), "chat_completions", "Sidecar:MaxInspectedEventBytes=2048");
+        var delta = await RunAsync("/v1/chat/completions", $$"""{"model":"{{M}}","stream":true}""", worker + usage + SseFrame.Done(), worker + SseFrame.Done(), "chat_completions", "Sidecar:MaxInspectedEventBytes=2048");
 
         Assert.Equal(3, delta.Value("output_tokens_total", Model));
         Assert.Equal((1, 3), delta.Histogram("output_sequence_tokens", M));
@@ -234,12 +235,12 @@ public sealed class StreamVariantsTests
     {
         // data split over lines (joined with LF), "data:" without a space, and id/event/retry fields.
         var worker = "retry: 3000\n" + Role
-            + "id: 1\ndata: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\ndata: \"choices\":[" + Choice(0, Content("A")) + "]}\n\n"
-            + "event: message\ndata:" + Chat(M, $"[{Choice(0, Content("B"))}]") + "\n\n"
-            + "data:" + Chat(M, $"[{Choice(0, Content("C"), "\"stop\"")}]") + "\n\n";
-        var usage = "id: 9\n" + Event(Chat(M, "[]", Usage(2, 3)));
+            + "id: 1\ndata: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\ndata: \"choices\":[" + VllmStream.Choice(0, Content("A")) + "]}\n\n"
+            + "event: message\ndata:" + Vllm.Chunk($"[{VllmStream.Choice(0, Content("B"))}]") + "\n\n"
+            + "data:" + Vllm.Chunk($"[{VllmStream.Choice(0, Content("C"), "stop")}]") + "\n\n";
+        var usage = "id: 9\n" + SseFrame.Event(Vllm.UsageOnly(2, 3));
 
-        var delta = await RunAsync("/v1/chat/completions", $$"""{"model":"{{M}}","stream":true}""", worker + usage + Done(), worker + Done());
+        var delta = await RunAsync("/v1/chat/completions", $$"""{"model":"{{M}}","stream":true}""", worker + usage + SseFrame.Done(), worker + SseFrame.Done());
 
         Assert.Equal(3, delta.Value("output_tokens_total", Model));
         Assert.Equal(1, delta.Value("time_to_first_token_seconds_count", Model));
@@ -267,4 +268,7 @@ public sealed class StreamVariantsTests
         delta.AssertOneRequest(M, endpoint, "stream");
         return delta;
     }
+
+    /// <summary>A delta that carries <paramref name="text"/>.</summary>
+    private static string Content(string text) => Json.Object(("content", text)).ToJson(JsonStyle.Compact);
 }

@@ -1,6 +1,7 @@
 using Dynamo.Sidecar.Metering;
 using Dynamo.Sidecar.OpenAi;
 using Dynamo.Sidecar.Sse;
+using Dynamo.Sidecar.Testing.Workers;
 using Dynamo.Sidecar.Tests.Support;
 
 namespace Dynamo.Sidecar.Tests.Fuzzing;
@@ -13,6 +14,8 @@ namespace Dynamo.Sidecar.Tests.Fuzzing;
 /// </summary>
 public class SseMeteringStreamFuzzTests
 {
+    private static readonly VllmStream ChatChunks = new(MeteredStream.Model);
+
     private const int ReadSize = SseMeteringStream.ReadSize;
     private const int LargeCap = 1024 * 1024;
 

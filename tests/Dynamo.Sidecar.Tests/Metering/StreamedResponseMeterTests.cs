@@ -1,11 +1,14 @@
 using Dynamo.Sidecar.Metering;
 using Dynamo.Sidecar.OpenAi;
+using Dynamo.Sidecar.Testing.Workers;
 using Dynamo.Sidecar.Tests.Support;
 
 namespace Dynamo.Sidecar.Tests.Metering;
 
 public class StreamedResponseMeterTests
 {
+    private static readonly VllmStream Chunks = new(MeteredStream.Model);
+
     private readonly SidecarMetrics _metrics = MeteredStream.NewMetrics();
 
     private (RequestMeter Meter, StreamedResponseMeter Observer) Create(bool removeUsageChunk, MeteredEndpoint endpoint = MeteredEndpoint.ChatCompletions)
@@ -22,7 +25,7 @@ public class StreamedResponseMeterTests
         var (meter, observer) = Create(removeUsageChunk);
         using var _ = observer;
 
-        Assert.Equal(kept, observer.OnEvent(SseText.Utf8(SseText.Event("\n", ChatChunks.UsageOnly(7, 3, cached: 2))), singleLineLength: -1));
+        Assert.Equal(kept, observer.OnEvent(SseText.Utf8(SseText.Event("\n", Chunks.UsageOnly(7, 3, cached: 2))), singleLineLength: -1));
         meter.Complete(RequestOutcome.Success);
 
         var scrape = MetricsScrape.Of(_metrics.Registry);
@@ -63,7 +66,7 @@ public class StreamedResponseMeterTests
         var (meter, observer) = Create(removeUsageChunk: true, MeteredEndpoint.Responses);
 
         // Read as a Responses event, a chat usage-only chunk is just an event without a type.
-        Assert.True(observer.OnEvent(SseText.Utf8(SseText.Event("\n", ChatChunks.UsageOnly(7, 3))), singleLineLength: -1));
+        Assert.True(observer.OnEvent(SseText.Utf8(SseText.Event("\n", Chunks.UsageOnly(7, 3))), singleLineLength: -1));
         Assert.True(observer.OnEvent(SseText.Utf8("event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}\n\n"), singleLineLength: -1));
         Assert.True(meter.EndedWell);
     }

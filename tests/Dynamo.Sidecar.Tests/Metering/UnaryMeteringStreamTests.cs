@@ -1,12 +1,14 @@
 using Dynamo.Sidecar.Metering;
 using Dynamo.Sidecar.OpenAi;
+using Dynamo.Sidecar.Testing.Workers;
 using Dynamo.Sidecar.Tests.Support;
 
 namespace Dynamo.Sidecar.Tests.Metering;
 
 public class UnaryMeteringStreamTests
 {
-    private const string ChatCompletion = """{"id":"chatcmpl-1","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Hello there"},"finish_reason":"stop"}],"usage":{"prompt_tokens":21,"total_tokens":23,"completion_tokens":2,"prompt_tokens_details":{"cached_tokens":16}}}""";
+    // vLLM's answer: 21 prompt tokens (16 of them cached), 2 completion tokens.
+    private static readonly string ChatCompletion = VllmStream.ChatUnary(new Generation(MeteredStream.Model, ["Hello", " there"], PromptTokens: 21, CachedTokens: 16));
 
     private readonly SidecarMetrics _metrics = MeteredStream.NewMetrics();
     private readonly ManualTimeProvider _time = new();

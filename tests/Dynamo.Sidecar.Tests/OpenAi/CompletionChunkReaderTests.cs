@@ -1,10 +1,13 @@
 using Dynamo.Sidecar.OpenAi;
+using Dynamo.Sidecar.Testing.Workers;
 using Dynamo.Sidecar.Tests.Support;
 
 namespace Dynamo.Sidecar.Tests.OpenAi;
 
 public class CompletionChunkReaderTests
 {
+    private static readonly VllmStream ChatChunks = new(MeteredStream.Model);
+
     private static ChunkFacts Read(string json)
     {
         Assert.True(CompletionChunkReader.TryRead(SseText.Utf8(json), out var facts), json);

@@ -1,4 +1,5 @@
 using System.Text;
+using Dynamo.Sidecar.Testing.Workers;
 using Dynamo.Sidecar.Tests.Support;
 
 namespace Dynamo.Sidecar.Tests.Sse;
@@ -9,8 +10,8 @@ namespace Dynamo.Sidecar.Tests.Sse;
 /// </summary>
 public sealed class SseMeteringAllocationTests
 {
-    private const string ContentEvent =
-        "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1730000000,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" token\"},\"logprobs\":null,\"finish_reason\":null}],\"usage\":null}\n\n";
+    // One vLLM decode step: the hot path's common case.
+    private static readonly string ContentEvent = SseFrame.Event(new VllmStream(MeteredStream.Model).Content(" token"));
 
     [Fact]
     public void Content_events_allocate_nothing_once_warm()

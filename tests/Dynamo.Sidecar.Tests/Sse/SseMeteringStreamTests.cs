@@ -1,6 +1,7 @@
 using System.Text;
 using Dynamo.Sidecar.Metering;
 using Dynamo.Sidecar.OpenAi;
+using Dynamo.Sidecar.Testing.Workers;
 using Dynamo.Sidecar.Tests.Support;
 
 namespace Dynamo.Sidecar.Tests.Sse;
@@ -11,6 +12,8 @@ namespace Dynamo.Sidecar.Tests.Sse;
 /// </summary>
 public class SseMeteringStreamTests
 {
+    private static readonly VllmStream Chunks = new(MeteredStream.Model);
+
     public static TheoryData<string, bool> LineEndingsAndRemoval => new()
     {
         { "LF", true }, { "LF", false },
@@ -26,12 +29,15 @@ public class SseMeteringStreamTests
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 
+    /// <summary>
+    /// A short generation as vLLM streams it with <c>include_usage</c>: role chunk, four content chunks, the
+    /// EOS chunk that finishes it, the usage-only chunk (12 prompt, 5 completion, 4 cached) and <c>[DONE]</c>.
+    /// </summary>
     private static (byte[] Input, byte[] WithoutUsage) Generation(string newline)
     {
-        var events = ChatChunks.Generation;
-        var input = SseText.Events(newline, events);
-        var withoutUsage = SseText.Events(newline, [.. events.Where((_, i) => i != ChatChunks.GenerationUsageIndex)]);
-        return (SseText.Utf8(input), SseText.Utf8(withoutUsage));
+        var stream = VllmStream.Chat(new Generation(MeteredStream.Model, ["Hello", ",", " world", "!"], PromptTokens: 12, CachedTokens: 4) { FinishReason = "stop" })
+            .WithLineEnd(newline);
+        return (SseText.Utf8(stream.Body), SseText.Utf8(stream.BodyWithoutUsage));
     }
 
     private static (byte[] Client, MetricsScrape Scrape) Run(Stream upstream, bool removeUsage, int readSize = 4096)
@@ -136,9 +142,9 @@ public class SseMeteringStreamTests
     [Fact]
     public void CrEndings_SplitRightAfterTheRemovedUsageEvent_NextEventIsKeptWhole()
     {
-        var usage = SseText.Event("\r", ChatChunks.UsageOnly(12, 5));
+        var usage = SseText.Event("\r", Chunks.UsageOnly(12, 5));
         var done = SseText.Event("\r", "[DONE]");
-        var content = SseText.Event("\r", ChatChunks.Content("a"));
+        var content = SseText.Event("\r", Chunks.Content("a"));
         using var metered = new MeteredStream(ChunkedReadStream.OfPieces(SseText.Utf8(content + usage), SseText.Utf8(done)));
 
         var client = metered.ReadAllAndComplete();
@@ -153,8 +159,8 @@ public class SseMeteringStreamTests
     [InlineData(false)]
     public void CrlfEndings_LfOfTheUsageEventsBlankLineArrivesAlone_FollowsItsEvent(bool removeUsage)
     {
-        var content = SseText.Event("\r\n", ChatChunks.Content("a"));
-        var usage = SseText.Event("\r\n", ChatChunks.UsageOnly(12, 5));
+        var content = SseText.Event("\r\n", Chunks.Content("a"));
+        var usage = SseText.Event("\r\n", Chunks.UsageOnly(12, 5));
         var done = SseText.Event("\r\n", "[DONE]");
         var upstream = ChunkedReadStream.OfPieces(
             SseText.Utf8(content + usage[..^1]), // ...\r\n\r
@@ -171,7 +177,7 @@ public class SseMeteringStreamTests
     [Fact]
     public void CrlfEndings_LfOfTheUsageEventsBlankLineStartsThePieceWithTheNextEvent_IsRemovedWithIt()
     {
-        var usage = SseText.Event("\r\n", ChatChunks.UsageOnly(12, 5));
+        var usage = SseText.Event("\r\n", Chunks.UsageOnly(12, 5));
         var done = SseText.Event("\r\n", "[DONE]");
         var upstream = ChunkedReadStream.OfPieces(SseText.Utf8(usage[..^1]), SseText.Utf8("\n" + done));
         using var metered = new MeteredStream(upstream);
@@ -186,13 +192,13 @@ public class SseMeteringStreamTests
     public void EventLargerThanOneRead_IsParsedWhole_AndPassesByteIdentical()
     {
         var big = new string('x', 100 * 1024);
-        var input = SseText.Utf8(SseText.Events("\n", ChatChunks.Content(big), ChatChunks.Finish(), ChatChunks.UsageOnly(3, 1), "[DONE]"));
+        var input = SseText.Utf8(SseText.Events("\n", Chunks.Content(big), Chunks.Finish(), Chunks.UsageOnly(3, 1), "[DONE]"));
         var upstream = ChunkedReadStream.InPiecesOf(input, 1000);
         using var metered = new MeteredStream(upstream);
 
         var client = metered.ReadAllAndComplete();
 
-        var expected = SseText.Utf8(SseText.Events("\n", ChatChunks.Content(big), ChatChunks.Finish(), "[DONE]"));
+        var expected = SseText.Utf8(SseText.Events("\n", Chunks.Content(big), Chunks.Finish(), "[DONE]"));
         Assert.Equal(expected, client);
         var scrape = metered.Scrape();
         Assert.Equal(1, scrape.Histogram("time_to_first_token_seconds").Count);
@@ -203,10 +209,10 @@ public class SseMeteringStreamTests
     public void EventLargerThanTheCap_PassesByteIdentical_Unparsed_AndTheNextEventIsParsedAgain()
     {
         const int cap = 32 * 1024;
-        var oversizedContent = ChatChunks.Content(new string('x', 100 * 1024));
+        var oversizedContent = Chunks.Content(new string('x', 100 * 1024));
         // A usage-only chunk bloated past the cap: it is not parsed, so it cannot be recognised and removed.
-        var oversizedUsage = ChatChunks.Chunk("[]", ChatChunks.Usage(7, 9)).Replace("chatcmpl-7f3a", new string('i', 50 * 1024), StringComparison.Ordinal);
-        var input = SseText.Utf8(SseText.Events("\r\n", oversizedContent, ChatChunks.Content("small"), oversizedUsage, "[DONE]"));
+        var oversizedUsage = Chunks.Chunk("[]", Chunks.Usage(7, 9)).Replace(Chunks.Id, new string('i', 50 * 1024), StringComparison.Ordinal);
+        var input = SseText.Utf8(SseText.Events("\r\n", oversizedContent, Chunks.Content("small"), oversizedUsage, "[DONE]"));
         using var metered = new MeteredStream(ChunkedReadStream.InPiecesOf(input, 5000), maxEventBytes: cap);
 
         var client = metered.ReadAllAndComplete(readSize: 1500);
@@ -226,9 +232,9 @@ public class SseMeteringStreamTests
     public void EventLargerThanTheConfiguredCap_IsNotParsed_WhateverTheCapsValue(int cap, int eventBytes)
     {
         // SidecarOptions.MaxInspectedEventBytes: "anything larger passes through unparsed".
-        var usage = ChatChunks.UsageOnly(7, 3);
-        usage = usage.Replace("chatcmpl-7f3a", new string('i', eventBytes - usage.Length), StringComparison.Ordinal);
-        var body = SseText.Events("\n", ChatChunks.Content("a"), usage, "[DONE]");
+        var usage = Chunks.UsageOnly(7, 3);
+        usage = usage.Replace(Chunks.Id, new string('i', eventBytes - usage.Length), StringComparison.Ordinal);
+        var body = SseText.Events("\n", Chunks.Content("a"), usage, "[DONE]");
         using var metered = new MeteredStream(ChunkedReadStream.InPiecesOf(SseText.Utf8(body), 1000), maxEventBytes: cap);
 
         var client = metered.ReadAllAndComplete();
@@ -243,8 +249,8 @@ public class SseMeteringStreamTests
         // Some servers pad events with a comment to defeat buffering; past the cap, the head is already
         // with the client, so the tail (here the usage-only chunk) must not be parsed and removed on its own.
         const int cap = 32 * 1024;
-        var padded = ": " + new string('p', 40 * 1024) + "\n" + "data: " + ChatChunks.UsageOnly(7, 3) + "\n\n";
-        var body = SseText.Events("\n", ChatChunks.Content("a")) + padded + SseText.Event("\n", "[DONE]");
+        var padded = ": " + new string('p', 40 * 1024) + "\n" + "data: " + Chunks.UsageOnly(7, 3) + "\n\n";
+        var body = SseText.Events("\n", Chunks.Content("a")) + padded + SseText.Event("\n", "[DONE]");
         using var metered = new MeteredStream(ChunkedReadStream.InPiecesOf(SseText.Utf8(body), 4000), maxEventBytes: cap);
 
         Assert.Equal(body, SseText.Text(metered.ReadAllAndComplete()));
@@ -255,7 +261,7 @@ public class SseMeteringStreamTests
     public void EventLargerThanTheCap_ThatEndsAtAPieceBoundaryWithACr_KeepsItsLf()
     {
         const int cap = 32 * 1024;
-        var oversized = SseText.Event("\r\n", ChatChunks.Content(new string('x', 40 * 1024)));
+        var oversized = SseText.Event("\r\n", Chunks.Content(new string('x', 40 * 1024)));
         var done = SseText.Event("\r\n", "[DONE]");
         var upstream = ChunkedReadStream.OfPieces(SseText.Utf8(oversized[..^1]), SseText.Utf8("\n" + done));
         using var metered = new MeteredStream(upstream, maxEventBytes: cap);
@@ -271,8 +277,8 @@ public class SseMeteringStreamTests
     [InlineData("\r\n")]
     public void StreamEndingWithoutTheFinalBlankLine_DeliversTheTail_AndMetersIt(string tailEnding)
     {
-        var head = SseText.Events("\n", ChatChunks.Content("a"), ChatChunks.Content("b"));
-        var tail = "data: " + ChatChunks.Content("c") + tailEnding;
+        var head = SseText.Events("\n", Chunks.Content("a"), Chunks.Content("b"));
+        var tail = "data: " + Chunks.Content("c") + tailEnding;
         using var metered = new MeteredStream(ChunkedReadStream.InPiecesOf(SseText.Utf8(head + tail), 10));
 
         var client = metered.ReadAllAndComplete(readSize: 4);
@@ -284,7 +290,7 @@ public class SseMeteringStreamTests
     [Fact]
     public void StreamEndingWithDoneWithoutTheFinalBlankLine_EndsWell()
     {
-        var body = SseText.Events("\n", ChatChunks.Content("a")) + "data: [DONE]\n";
+        var body = SseText.Events("\n", Chunks.Content("a")) + "data: [DONE]\n";
         using var metered = new MeteredStream(ChunkedReadStream.SplitAt(SseText.Utf8(body)));
 
         Assert.Equal(body, SseText.Text(metered.ReadAllAndComplete()));
@@ -294,7 +300,7 @@ public class SseMeteringStreamTests
     [Fact]
     public void StreamCutMidGeneration_DoesNotEndWell()
     {
-        var body = SseText.Events("\n", ChatChunks.Role(), ChatChunks.Content("a"), ChatChunks.Content("b"));
+        var body = SseText.Events("\n", Chunks.Role(), Chunks.Content("a"), Chunks.Content("b"));
         using var metered = new MeteredStream(ChunkedReadStream.SplitAt(SseText.Utf8(body)));
 
         metered.ReadAllAndComplete();
@@ -305,7 +311,7 @@ public class SseMeteringStreamTests
     [Fact]
     public void StreamEndingAfterAFinishReason_WithoutDone_EndsWell()
     {
-        var body = SseText.Events("\n", ChatChunks.Content("a"), ChatChunks.Finish(reason: "length"));
+        var body = SseText.Events("\n", Chunks.Content("a"), Chunks.Finish(reason: "length"));
         using var metered = new MeteredStream(ChunkedReadStream.SplitAt(SseText.Utf8(body)));
 
         metered.ReadAllAndComplete();
@@ -318,7 +324,7 @@ public class SseMeteringStreamTests
     {
         var upstream = new PushedStream();
         using var metered = new MeteredStream(upstream);
-        var first = SseText.Event("\n", ChatChunks.Content("a"));
+        var first = SseText.Event("\n", Chunks.Content("a"));
 
         var probe = metered.Stream.ReadAsync(Memory<byte>.Empty).AsTask();
         await Task.Delay(20);
@@ -338,8 +344,8 @@ public class SseMeteringStreamTests
     [Fact]
     public async Task ZeroByteRead_WhileAnEventIsReady_ReturnsZeroAtOnce_AndLosesNothing()
     {
-        var first = SseText.Event("\n", ChatChunks.Content("a"));
-        var second = SseText.Event("\n", ChatChunks.Content("b"));
+        var first = SseText.Event("\n", Chunks.Content("a"));
+        var second = SseText.Event("\n", Chunks.Content("b"));
         using var metered = new MeteredStream(ChunkedReadStream.SplitAt(SseText.Utf8(first + second)));
         var buffer = new byte[10];
 
@@ -363,8 +369,8 @@ public class SseMeteringStreamTests
     [Fact]
     public async Task EachCompleteEvent_IsReleasedBeforeTheNextUpstreamRead()
     {
-        var first = SseText.Event("\n", ChatChunks.Content("a"));
-        var second = SseText.Event("\n", ChatChunks.Content("b"));
+        var first = SseText.Event("\n", Chunks.Content("a"));
+        var second = SseText.Event("\n", Chunks.Content("b"));
         var upstream = new PushedStream();
         using var metered = new MeteredStream(upstream);
         var buffer = new byte[4096];
@@ -389,7 +395,7 @@ public class SseMeteringStreamTests
     {
         var upstream = new PushedStream();
         using var metered = new MeteredStream(upstream);
-        var first = SseText.Event("\n", ChatChunks.Content("a"));
+        var first = SseText.Event("\n", Chunks.Content("a"));
         upstream.Push(first);
 
         var buffer = new byte[4096];
@@ -405,7 +411,7 @@ public class SseMeteringStreamTests
     [Fact]
     public async Task UpstreamException_Propagates_AfterTheCompleteEventsWereDelivered()
     {
-        var first = SseText.Event("\n", ChatChunks.Content("a"));
+        var first = SseText.Event("\n", Chunks.Content("a"));
         var error = new IOException("connection reset");
         var upstream = new ThrowingStream(SseText.Utf8(first + "data: {\"cho"), error);
         var metered = new MeteredStream(upstream);
@@ -447,16 +453,16 @@ public class SseMeteringStreamTests
     {
         var events = new[]
         {
-            ChatChunks.Role(),
-            ChatChunks.Delta("""{"role":"assistant","content":""}""", index: 1),
-            ChatChunks.Content("a", index: 0),
-            ChatChunks.Content("x", index: 1),
-            ChatChunks.Content("b", index: 0),
-            ChatChunks.Content("y", index: 1),
-            ChatChunks.Finish(index: 0),
-            ChatChunks.Content("z", index: 1),
-            ChatChunks.Finish(index: 1),
-            ChatChunks.UsageOnly(20, 7),
+            Chunks.Role(),
+            Chunks.Delta("""{"role":"assistant","content":""}""", index: 1),
+            Chunks.Content("a", index: 0),
+            Chunks.Content("x", index: 1),
+            Chunks.Content("b", index: 0),
+            Chunks.Content("y", index: 1),
+            Chunks.Finish(index: 0),
+            Chunks.Content("z", index: 1),
+            Chunks.Finish(index: 1),
+            Chunks.UsageOnly(20, 7),
             "[DONE]",
         };
         var input = SseText.Utf8(SseText.Events("\n", events));
@@ -481,10 +487,10 @@ public class SseMeteringStreamTests
     [Fact]
     public void OneChunkWithTwoChoicesCarryingOutput_CountsTwoTokens()
     {
-        var twoChoices = ChatChunks.Chunk("""[{"index":0,"delta":{"content":"a"}},{"index":1,"delta":{"content":"b"}}]""");
-        var body = SseText.Events("\n", ChatChunks.Content("first"), twoChoices);
+        var twoChoices = Chunks.Chunk("""[{"index":0,"delta":{"content":"a"}},{"index":1,"delta":{"content":"b"}}]""");
+        var body = SseText.Events("\n", Chunks.Content("first"), twoChoices);
         var time = new ManualTimeProvider();
-        var upstream = WithClock(ChunkedReadStream.OfPieces([.. new[] { ChatChunks.Content("first"), twoChoices }.Select(e => SseText.Utf8(SseText.Event("\n", e)))]), time, TimeSpan.FromSeconds(0.5));
+        var upstream = WithClock(ChunkedReadStream.OfPieces([.. new[] { Chunks.Content("first"), twoChoices }.Select(e => SseText.Utf8(SseText.Event("\n", e)))]), time, TimeSpan.FromSeconds(0.5));
         using var metered = new MeteredStream(upstream, time: time);
 
         Assert.Equal(body, SseText.Text(metered.ReadAllAndComplete()));
@@ -500,12 +506,12 @@ public class SseMeteringStreamTests
         // vLLM with stream_options.continuous_usage_stats: every chunk carries the running usage.
         var events = new[]
         {
-            ChatChunks.Role(usage: ChatChunks.Usage(10, 0)),
-            ChatChunks.Content("Hel", usage: ChatChunks.Usage(10, 1)),
-            ChatChunks.Content("lo", usage: ChatChunks.Usage(10, 2)),
-            ChatChunks.Content(" big chunk", usage: ChatChunks.Usage(10, 6)),
-            ChatChunks.Finish(usage: ChatChunks.Usage(10, 6)),
-            ChatChunks.UsageOnly(10, 6),
+            Chunks.Role(usage: Chunks.Usage(10, 0)),
+            Chunks.Content("Hel", usage: Chunks.Usage(10, 1)),
+            Chunks.Content("lo", usage: Chunks.Usage(10, 2)),
+            Chunks.Content(" big chunk", usage: Chunks.Usage(10, 6)),
+            Chunks.Finish(usage: Chunks.Usage(10, 6)),
+            Chunks.UsageOnly(10, 6),
             "[DONE]",
         };
         double[] secondsBeforeRead = [0.5, 0.25, 0.125, 0.5, 0.25, 0, 0];
@@ -547,9 +553,9 @@ public class SseMeteringStreamTests
     public void ContinuousUsageStats_FirstChunkWithSeveralTokens_CountsThem_WithoutItl()
     {
         var body = SseText.Events("\n",
-            ChatChunks.Content("abc", usage: ChatChunks.Usage(4, 3)),
-            ChatChunks.Content("d", usage: ChatChunks.Usage(4, 4)),
-            ChatChunks.UsageOnly(4, 4),
+            Chunks.Content("abc", usage: Chunks.Usage(4, 3)),
+            Chunks.Content("d", usage: Chunks.Usage(4, 4)),
+            Chunks.UsageOnly(4, 4),
             "[DONE]");
         using var metered = new MeteredStream(ChunkedReadStream.SplitAt(SseText.Utf8(body)));
 
@@ -567,8 +573,8 @@ public class SseMeteringStreamTests
     public void LastContentChunkCarryingTheUsage_CountsOnlyWhatTheUsageAdds_NeverOvershoots(int completionTokens, int expectedCounter, int expectedItl)
     {
         // A worker whose last chunk has text, the finish_reason and the usage together (no include_usage chunk).
-        var last = ChatChunks.Chunk("""[{"index":0,"delta":{"content":"c"},"finish_reason":"stop"}]""", ChatChunks.Usage(9, completionTokens));
-        var body = SseText.Events("\n", ChatChunks.Content("a"), ChatChunks.Content("b"), last, "[DONE]");
+        var last = Chunks.Chunk("""[{"index":0,"delta":{"content":"c"},"finish_reason":"stop"}]""", Chunks.Usage(9, completionTokens));
+        var body = SseText.Events("\n", Chunks.Content("a"), Chunks.Content("b"), last, "[DONE]");
         using var metered = new MeteredStream(ChunkedReadStream.InPiecesOf(SseText.Utf8(body), 17));
 
         Assert.Equal(body, SseText.Text(metered.ReadAllAndComplete()));
@@ -584,7 +590,7 @@ public class SseMeteringStreamTests
     [Fact]
     public void WorkerThatNeverSendsUsage_OslIsTheLiveCount_NoIslNorCached()
     {
-        var body = SseText.Events("\n", ChatChunks.Role(), ChatChunks.Content("a"), ChatChunks.Content("b"), ChatChunks.Content("c"), ChatChunks.Finish(), "[DONE]");
+        var body = SseText.Events("\n", Chunks.Role(), Chunks.Content("a"), Chunks.Content("b"), Chunks.Content("c"), Chunks.Finish(), "[DONE]");
         using var metered = new MeteredStream(ChunkedReadStream.InPiecesOf(SseText.Utf8(body), 50));
 
         Assert.Equal(body, SseText.Text(metered.ReadAllAndComplete()));
@@ -614,7 +620,7 @@ public class SseMeteringStreamTests
     [InlineData("{\"choices\":[],\"usage\":{\"prompt_tokens\":1} trailing")]
     public void MalformedDataLine_IsForwardedUnchanged_AndNotMetered(string data)
     {
-        var body = SseText.Events("\n", ChatChunks.Content("a"), data, ChatChunks.Content("b"), "[DONE]");
+        var body = SseText.Events("\n", Chunks.Content("a"), data, Chunks.Content("b"), "[DONE]");
         using var metered = new MeteredStream(ChunkedReadStream.InPiecesOf(SseText.Utf8(body), 9));
 
         Assert.Equal(body, SseText.Text(metered.ReadAllAndComplete()));
@@ -639,7 +645,7 @@ public class SseMeteringStreamTests
     [InlineData("""{}""", 0)]
     public void WhatCountsAsContent(string delta, int tokens)
     {
-        var body = SseText.Events("\n", ChatChunks.Delta(delta));
+        var body = SseText.Events("\n", Chunks.Delta(delta));
         using var metered = new MeteredStream(ChunkedReadStream.SplitAt(SseText.Utf8(body)));
 
         var client = SseText.ReadToEnd(metered.Stream);
@@ -656,7 +662,7 @@ public class SseMeteringStreamTests
     [Fact]
     public void CommentsKeepAlivesAndFieldOnlyEvents_PassThrough_AndAreNeverContent()
     {
-        var body = ": ping\n\n\n\nid: 7\nevent: message\n\nretry: 1000\n\n" + SseText.Event("\n", ChatChunks.Content("a")) + ": ping\r\n\r\n" + SseText.Event("\n", "[DONE]");
+        var body = ": ping\n\n\n\nid: 7\nevent: message\n\nretry: 1000\n\n" + SseText.Event("\n", Chunks.Content("a")) + ": ping\r\n\r\n" + SseText.Event("\n", "[DONE]");
         using var metered = new MeteredStream(ChunkedReadStream.InPiecesOf(SseText.Utf8(body), 3));
 
         Assert.Equal(body, SseText.Text(metered.ReadAllAndComplete(readSize: 2)));
@@ -667,10 +673,10 @@ public class SseMeteringStreamTests
     public void MultiLineData_IsJoinedBeforeParsing()
     {
         var chunk = "data: {\"choices\":[],\ndata: \"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2}}\n\n";
-        var body = SseText.Events("\n", ChatChunks.Content("a")) + chunk + SseText.Event("\n", "[DONE]");
+        var body = SseText.Events("\n", Chunks.Content("a")) + chunk + SseText.Event("\n", "[DONE]");
         using var metered = new MeteredStream(ChunkedReadStream.InPiecesOf(SseText.Utf8(body), 16));
 
-        Assert.Equal(SseText.Events("\n", ChatChunks.Content("a"), "[DONE]"), SseText.Text(metered.ReadAllAndComplete()));
+        Assert.Equal(SseText.Events("\n", Chunks.Content("a"), "[DONE]"), SseText.Text(metered.ReadAllAndComplete()));
         Assert.Equal((1, 3), metered.Scrape().Histogram("input_sequence_tokens"));
     }
 
@@ -678,7 +684,7 @@ public class SseMeteringStreamTests
     public void Ttft_IsFromTheMeterCreation_ToTheFirstContentChunk_NotTheRoleChunk()
     {
         var time = new ManualTimeProvider();
-        var pieces = new[] { ChatChunks.Role(), ChatChunks.Content("a"), ChatChunks.Content("b"), ChatChunks.Content("c") }
+        var pieces = new[] { Chunks.Role(), Chunks.Content("a"), Chunks.Content("b"), Chunks.Content("c") }
             .Select(e => SseText.Utf8(SseText.Event("\n", e))).ToArray();
         double[] secondsBeforeRead = [1, 1.5, 0.25, 0.5];
         var upstream = WithClock(ChunkedReadStream.OfPieces(pieces), time, i => TimeSpan.FromSeconds(secondsBeforeRead[i]));

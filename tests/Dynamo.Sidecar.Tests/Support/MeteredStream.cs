@@ -1,7 +1,9 @@
 using Dynamo.Sidecar.Hosting;
 using Dynamo.Sidecar.Metering;
 using Dynamo.Sidecar.OpenAi;
+using Dynamo.Sidecar.Proxy;
 using Dynamo.Sidecar.Sse;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 
 namespace Dynamo.Sidecar.Tests.Support;
@@ -15,9 +17,12 @@ internal sealed class MeteredStream : IDisposable
 {
     public const string Model = "m";
 
+    private readonly bool _removeUsageChunk;
+
     public MeteredStream(Stream upstream, bool removeUsageChunk = true, MeteredEndpoint endpoint = MeteredEndpoint.ChatCompletions,
         int maxEventBytes = 1024 * 1024, ManualTimeProvider? time = null)
     {
+        _removeUsageChunk = removeUsageChunk;
         Time = time ?? new ManualTimeProvider();
         Metrics = NewMetrics();
         Meter = new RequestMeter(Metrics, Time, Model, endpoint, isStream: true);
@@ -38,6 +43,19 @@ internal sealed class MeteredStream : IDisposable
     {
         var bytes = SseText.ReadToEnd(Stream, readSize);
         Meter.Complete(RequestOutcome.Success);
+        return bytes;
+    }
+
+    /// <summary>
+    /// Reads everything the client would receive, then ends the request the way the proxy ends a 200 stream the
+    /// worker closed cleanly: <see cref="OutcomeClassifier"/> judges how the stream ended.
+    /// </summary>
+    public byte[] ReadAllAndEndAsTheProxy(int readSize = 4096)
+    {
+        var bytes = SseText.ReadToEnd(Stream, readSize);
+        var context = new DefaultHttpContext();
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        Meter.Complete(OutcomeClassifier.Classify(context, new MeteredExchange(Meter, _removeUsageChunk) { StreamInspected = true }));
         return bytes;
     }
 
