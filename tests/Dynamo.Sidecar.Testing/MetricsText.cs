@@ -5,10 +5,11 @@ public sealed class MetricsText
 {
     private readonly Dictionary<string, double> _samples;
 
-    private MetricsText(string raw, Dictionary<string, double> samples)
+    private MetricsText(string raw, Dictionary<string, double> samples, List<MetricSample> all)
     {
         Raw = raw;
         _samples = samples;
+        Samples = all;
     }
 
     public string Raw { get; }
@@ -16,16 +17,21 @@ public sealed class MetricsText
     public static MetricsText Parse(string text)
     {
         var samples = new Dictionary<string, double>(StringComparer.Ordinal);
+        var all = new List<MetricSample>();
         foreach (var line in text.Split('\n'))
         {
             if (PrometheusSample.TryParse(line, out var name, out var labels, out var value))
             {
                 samples[Key(name, labels)] = value;
+                all.Add(new MetricSample(name, labels, value));
             }
         }
 
-        return new MetricsText(text, samples);
+        return new MetricsText(text, samples, all);
     }
+
+    /// <summary>Every sample line, in the order exported, with its labels.</summary>
+    public IReadOnlyList<MetricSample> Samples { get; }
 
     /// <summary>Every series, as <c>name{label="value",...}</c> with labels sorted, in the order exported.</summary>
     public IEnumerable<string> Series => _samples.Keys;
@@ -60,3 +66,6 @@ public sealed class MetricsText
 
     private static string Escape(string value) => value.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n");
 }
+
+/// <summary>One sample line of <c>/metrics</c>: name (with its <c>_bucket</c>/<c>_sum</c>/<c>_count</c> suffix), labels, value.</summary>
+public sealed record MetricSample(string Name, IReadOnlyDictionary<string, string> Labels, double Value);
