@@ -14,8 +14,10 @@ internal sealed class WorkerModelReader(ILogger<WorkerModelReader> logger)
     private string? _contextLength;
 
     /// <returns>The models listed, with context lengths where published; null when the worker gives no list.</returns>
+    /// <param name="worker">The destination's address, ending with '/'.</param>
     public async Task<IReadOnlyList<WorkerModel>?> ReadAsync(HttpClient client, Uri worker, CancellationToken cancellationToken)
     {
+        var destination = worker.OriginalString.TrimEnd('/');
         var (body, problem) = await GetAsync(client, new Uri(worker, "v1/models"), cancellationToken);
         var models = body is null ? null : WorkerModelJson.ReadModelList(body);
         if (models is null)
@@ -23,7 +25,7 @@ internal sealed class WorkerModelReader(ILogger<WorkerModelReader> logger)
             problem ??= "the body is not a model list";
             if (Changed(ref _listing, "unavailable"))
             {
-                Log.ModelsUnavailable(logger, worker.OriginalString, problem);
+                Log.ModelsUnavailable(logger, destination, problem);
             }
 
             return null;
@@ -31,7 +33,7 @@ internal sealed class WorkerModelReader(ILogger<WorkerModelReader> logger)
 
         if (Changed(ref _listing, string.Join(", ", models.Select(m => m.Id))))
         {
-            Log.ModelsListed(logger, worker.OriginalString, models.Count, _listing!);
+            Log.ModelsListed(logger, destination, models.Count, _listing!);
         }
 
         var missing = models.FindAll(m => m.ContextLength is null);
@@ -48,7 +50,7 @@ internal sealed class WorkerModelReader(ILogger<WorkerModelReader> logger)
         {
             if (Changed(ref _contextLength, "unavailable"))
             {
-                Log.ContextLengthUnavailable(logger, worker.OriginalString, string.Join(", ", missing.Select(m => m.Id)), problem ?? "no n_ctx for these models");
+                Log.ContextLengthUnavailable(logger, destination, string.Join(", ", missing.Select(m => m.Id)), problem ?? "no n_ctx for these models");
             }
 
             return models;
