@@ -10,9 +10,9 @@ namespace Dynamo.Sidecar.Admin;
 /// </summary>
 internal sealed class ModelGauges(SidecarMetrics metrics, ModelLabels labels)
 {
-    // Every model ever exported. A model the worker stops listing goes to 0 instead of vanishing, so that an alert on
-    // model_ready == 0 sees it; its last context length stays, as the length of that model.
-    private readonly HashSet<string> _exported = new(StringComparer.Ordinal);
+    // The models of the last listing. One the worker stops listing (an unloaded LoRA adapter, a deleted Ollama model)
+    // was removed on purpose: its series are removed, so that an alert on model_ready == 0 means a failing worker.
+    private HashSet<string> _exported = new(StringComparer.Ordinal);
 
     /// <summary>The worker is ready and lists these models.</summary>
     public void Listed(IReadOnlyList<WorkerModel> models)
@@ -38,14 +38,15 @@ internal sealed class ModelGauges(SidecarMetrics metrics, ModelLabels labels)
         {
             if (!listed.Contains(label))
             {
-                metrics.ModelReady.WithLabels(label).Set(0);
+                metrics.ModelReady.RemoveLabelled(label);
+                metrics.ModelContextLength.RemoveLabelled(label);
             }
         }
 
-        _exported.UnionWith(listed);
+        _exported = listed;
     }
 
-    /// <summary>The worker failed its readiness probe: none of its models is ready.</summary>
+    /// <summary>The worker failed its readiness probe: none of the models it listed last is ready.</summary>
     public void WorkerDown()
     {
         foreach (var label in _exported)

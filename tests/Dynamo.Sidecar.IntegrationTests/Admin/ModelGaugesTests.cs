@@ -78,7 +78,7 @@ public sealed class ModelGaugesTests
     }
 
     [Fact]
-    public async Task A_model_the_worker_stops_listing_goes_to_0_and_a_new_one_appears()
+    public async Task A_model_the_worker_stops_listing_is_removed_and_a_new_one_appears()
     {
         using var worker = ScriptedWorker.Start();
         Serve(worker, health: 200, models: """{"object":"list","data":[{"id":"a","max_model_len":4096},{"id":"b","max_model_len":8192}]}""");
@@ -88,7 +88,8 @@ public sealed class ModelGaugesTests
         Serve(worker, health: 200, models: """{"object":"list","data":[{"id":"b","max_model_len":8192},{"id":"c","max_model_len":1024}]}""");
         var after = await sidecar.ScrapeUntilAsync(m => m.Value(Ready, ("model", "c")) == 1);
 
-        Assert.Equal(0, after.Value(Ready, ("model", "a")));
+        Assert.False(after.TryGetValue(Ready, out _, ("model", "a")));
+        Assert.False(after.TryGetValue(ContextLength, out _, ("model", "a")));
         Assert.Equal(1, after.Value(Ready, ("model", "b")));
         Assert.Equal(1024, after.Value(ContextLength, ("model", "c")));
     }

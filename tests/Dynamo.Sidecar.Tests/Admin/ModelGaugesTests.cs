@@ -36,20 +36,21 @@ public sealed class ModelGaugesTests
     }
 
     [Fact]
-    public void A_model_no_longer_listed_goes_to_0_and_keeps_its_last_length()
+    public void A_model_no_longer_listed_is_removed()
     {
         _gauges.Listed([new WorkerModel("a", 4096), new WorkerModel("b", 8192)]);
 
         _gauges.Listed([new WorkerModel("b", 8192)]);
 
         var scrape = MetricsScrape.Of(_metrics.Registry);
-        Assert.Equal(0, scrape.Value("model_ready", ("model", "a")));
+        Assert.False(scrape.Has("model_ready", ("model", "a")));
+        Assert.False(scrape.Has("model_context_length", ("model", "a")));
         Assert.Equal(1, scrape.Value("model_ready", ("model", "b")));
-        Assert.Equal(4096, scrape.Value("model_context_length", ("model", "a")));
+        Assert.Equal(8192, scrape.Value("model_context_length", ("model", "b")));
     }
 
     [Fact]
-    public void A_failed_probe_sets_every_model_to_0_and_a_later_listing_back_to_1()
+    public void A_failed_probe_sets_every_model_to_0_keeping_its_length_and_a_later_listing_decides_again()
     {
         _gauges.Listed([new WorkerModel("a", 4096), new WorkerModel("b", null)]);
 
@@ -60,8 +61,9 @@ public sealed class ModelGaugesTests
 
         Assert.Equal(0, down.Value("model_ready", ("model", "a")));
         Assert.Equal(0, down.Value("model_ready", ("model", "b")));
+        Assert.Equal(4096, down.Value("model_context_length", ("model", "a")));
         Assert.Equal(1, up.Value("model_ready", ("model", "a")));
-        Assert.Equal(0, up.Value("model_ready", ("model", "b")));
+        Assert.False(up.Has("model_ready", ("model", "b")));
         Assert.Equal(2048, up.Value("model_context_length", ("model", "a")));
     }
 
