@@ -745,7 +745,8 @@ function cmdDashboard([file, rulesOut]) {
     }
   }
   const want = ['output_tokens_total', 'time_to_first_token_seconds_bucket', 'inter_token_latency_seconds_bucket', 'input_sequence_tokens_bucket',
-    'output_sequence_tokens_bucket', 'cached_sequence_length_sum', 'inflight_requests', 'queued_requests', 'requests_total'];
+    'output_sequence_tokens_bucket', 'cached_tokens_sum', 'reasoning_tokens_sum', 'embedding_latency_seconds_bucket', 'inflight_requests',
+    'queued_requests', 'requests_total', 'model_ready', 'model_context_length'];
   const all = exprs.map((e) => e.expr).join('\n');
   for (const w of want) if (!all.includes(`dynamo_frontend_${w}`)) problem(`no panel shows dynamo_frontend_${w}`);
   if (!panels.some((p) => p.type === 'heatmap')) problem('no heatmap (ISL/OSL distributions)');
