@@ -49,9 +49,9 @@ internal sealed class WorkerReadinessProbe(
 
     public void Dispose()
     {
+        // Cancelled, not disposed: a probe still in flight reads its token while it unwinds.
         _disposed.Cancel();
         _client.Dispose();
-        _disposed.Dispose();
     }
 
     private Probe? Current()

@@ -185,6 +185,21 @@ public sealed class ModelGaugesTests
         Assert.Contains("/props answered 404", Assert.Single(logs.Lines, l => l.EventId.Name == "ContextLengthUnavailable").Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Stopping_while_a_background_probe_waits_on_the_worker_is_clean()
+    {
+        using var worker = ScriptedWorker.Start();
+        worker.Given(Request.Create().WithPath("/health").UsingGet()).RespondWith(Response.Create().WithStatusCode(200).WithDelay(1500));
+        var logs = new LogCapture();
+        var sidecar = await SidecarHost.StartAsync(worker.Url!, logs, Interval);
+        // The first probe has ended; the next one starts at once (its tick is overdue) and waits on /health.
+        await Poll.UntilAsync(() => logs.Lines.Any(l => l.EventId.Name == "WorkerReady"), "a first probe");
+
+        await sidecar.DisposeAsync();
+
+        Assert.DoesNotContain(logs.Lines, l => l.Level >= LogLevel.Error);
+    }
+
     private static void Serve(WireMockServer worker, int health, string? models = null, string? props = null)
     {
         worker.ResetMappings();
