@@ -5,11 +5,10 @@ public sealed class MetricsText
 {
     private readonly Dictionary<string, double> _samples;
 
-    private MetricsText(string raw, Dictionary<string, double> samples, List<MetricSample> all)
+    private MetricsText(string raw, Dictionary<string, double> samples)
     {
         Raw = raw;
         _samples = samples;
-        Samples = all;
     }
 
     public string Raw { get; }
@@ -17,21 +16,34 @@ public sealed class MetricsText
     public static MetricsText Parse(string text)
     {
         var samples = new Dictionary<string, double>(StringComparer.Ordinal);
-        var all = new List<MetricSample>();
         foreach (var line in text.Split('\n'))
         {
             if (PrometheusSample.TryParse(line, out var name, out var labels, out var value))
             {
                 samples[Key(name, labels)] = value;
-                all.Add(new MetricSample(name, labels, value));
             }
         }
 
-        return new MetricsText(text, samples, all);
+        return new MetricsText(text, samples);
     }
 
-    /// <summary>Every sample line, in the order exported, with its labels.</summary>
-    public IReadOnlyList<MetricSample> Samples { get; }
+    /// <summary>
+    /// Every sample line, in the order exported, with its labels: parsed again on each enumeration rather than kept,
+    /// since tests that measure the heap hold large scrapes.
+    /// </summary>
+    public IEnumerable<MetricSample> Samples
+    {
+        get
+        {
+            foreach (var line in Raw.Split('\n'))
+            {
+                if (PrometheusSample.TryParse(line, out var name, out var labels, out var value))
+                {
+                    yield return new MetricSample(name, labels, value);
+                }
+            }
+        }
+    }
 
     /// <summary>Every series, as <c>name{label="value",...}</c> with labels sorted, in the order exported.</summary>
     public IEnumerable<string> Series => _samples.Keys;

@@ -10,6 +10,8 @@ namespace Dynamo.Sidecar.Admin;
 /// </summary>
 internal sealed class WorkerModelReader(ILogger<WorkerModelReader> logger)
 {
+    private const int MaxLoggedNames = 10;
+
     private string? _listing;
     private string? _contextLength;
 
@@ -33,7 +35,7 @@ internal sealed class WorkerModelReader(ILogger<WorkerModelReader> logger)
 
         if (Changed(ref _listing, string.Join(", ", models.Select(m => m.Id))))
         {
-            Log.ModelsListed(logger, destination, models.Count, _listing!);
+            Log.ModelsListed(logger, destination, models.Count, Names(models));
         }
 
         var missing = models.FindAll(m => m.ContextLength is null);
@@ -50,7 +52,7 @@ internal sealed class WorkerModelReader(ILogger<WorkerModelReader> logger)
         {
             if (Changed(ref _contextLength, "unavailable"))
             {
-                Log.ContextLengthUnavailable(logger, destination, string.Join(", ", missing.Select(m => m.Id)), problem ?? "no n_ctx for these models");
+                Log.ContextLengthUnavailable(logger, destination, Names(missing), problem ?? "no n_ctx for these models");
             }
 
             return models;
@@ -81,6 +83,10 @@ internal sealed class WorkerModelReader(ILogger<WorkerModelReader> logger)
             return (null, $"{target.AbsolutePath} did not answer within {client.Timeout.TotalSeconds:0.#} s");
         }
     }
+
+    // A worker may list hundreds of models (Ollama lists every model pulled): the log line names the first few.
+    private static string Names(List<WorkerModel> models) =>
+        string.Join(", ", models.Take(MaxLoggedNames).Select(m => m.Id)) + (models.Count > MaxLoggedNames ? $" and {models.Count - MaxLoggedNames} more" : "");
 
     private static bool Changed(ref string? state, string next)
     {

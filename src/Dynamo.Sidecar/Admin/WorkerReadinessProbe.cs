@@ -36,9 +36,9 @@ internal sealed class WorkerReadinessProbe(
     private bool? _ready;
 
     /// <summary>
-    /// Whether the worker is ready now. Callers that arrive while a probe is running share it (one probe at a time, so
-    /// the gauges are set in order and the worker is not probed twice); the answer comes as soon as the readiness path
-    /// has answered, without waiting for the model list.
+    /// Whether the worker is ready now. Callers that arrive while a probe waits on the readiness path share its answer
+    /// (the worker is not probed twice at once); a caller that comes later starts a new probe. The answer comes as soon
+    /// as the readiness path has answered, without waiting for the model list.
     /// </summary>
     public Task<bool> IsReadyAsync(CancellationToken cancellationToken) =>
         Current() is { } probe ? probe.Readiness.WaitAsync(cancellationToken) : Task.FromResult(false);
@@ -65,18 +65,29 @@ internal sealed class WorkerReadinessProbe(
 
         lock (_lock)
         {
-            if (_current is null || _current.Completion.IsCompleted)
+            // A probe whose readiness is already known answers an older question: start a fresh one.
+            if (_current is null || _current.Readiness.IsCompleted)
             {
                 var readiness = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-                _current = new Probe(readiness.Task, RunAsync(readiness, _disposed.Token));
+                _current = new Probe(readiness.Task, RunAsync(readiness, _current?.Completion, _disposed.Token));
             }
 
             return _current;
         }
     }
 
-    private async Task RunAsync(TaskCompletionSource<bool> readiness, CancellationToken cancellationToken)
+    private bool IsLatest(Task<bool> readiness)
     {
+        lock (_lock)
+        {
+            return ReferenceEquals(_current?.Readiness, readiness);
+        }
+    }
+
+    private async Task RunAsync(TaskCompletionSource<bool> readiness, Task? previous, CancellationToken cancellationToken)
+    {
+        // Out of the caller's lock, and after it has recorded this probe as the latest.
+        await Task.Yield();
         Uri? worker;
         try
         {
@@ -87,6 +98,18 @@ internal sealed class WorkerReadinessProbe(
         {
             readiness.SetException(ex);
             throw;
+        }
+
+        // The gauges are set by one probe at a time, in the order the probes started; a probe overtaken by a newer one
+        // leaves them to it.
+        if (previous is not null)
+        {
+            await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        if (!IsLatest(readiness.Task))
+        {
+            return;
         }
 
         if (worker is null)

@@ -17,6 +17,7 @@ public sealed class ModelGaugesTests
     private const string Interval = "Sidecar:ReadinessInterval=00:00:01";
     private const string Ready = "dynamo_frontend_model_ready";
     private const string ContextLength = "dynamo_frontend_model_context_length";
+    private const string OverOneMiB = "(a model list padded past 1 MiB)";
 
     // vLLM's /v1/models: a base model and a LoRA adapter, each with max_model_len.
     private const string VllmModels = """
@@ -112,6 +113,23 @@ public sealed class ModelGaugesTests
         Assert.Equal(0, (await sidecar.ScrapeAsync()).Value(Ready, ("model", "sql-lora")));
     }
 
+    [Fact]
+    public async Task Readyz_answers_before_the_model_list_and_a_later_readyz_probes_again()
+    {
+        using var worker = ScriptedWorker.Start();
+        Serve(worker, health: 200);
+        worker.Given(Request.Create().WithPath("/v1/models").UsingGet())
+            .RespondWith(Response.Create().WithBody(VllmModels).WithDelay(1500));
+        await using var sidecar = await SidecarHost.StartAsync(worker.Url!, "Sidecar:ReadinessInterval=00:00:00");
+
+        Assert.Equal(200, (int)(await sidecar.AdminClient.GetAsync("/readyz")).StatusCode);
+        worker.Given(Request.Create().WithPath("/health").UsingGet()).AtPriority(0).RespondWith(Response.Create().WithStatusCode(503));
+
+        // The first probe is still waiting for /v1/models: its answer is older than this question.
+        Assert.Equal(503, (int)(await sidecar.AdminClient.GetAsync("/readyz")).StatusCode);
+        Assert.Equal(2, worker.LogEntries.Count(e => e.RequestMessage.Path == "/health"));
+    }
+
     public static TheoryData<string, int, string, int> BadListings => new()
     {
         { "404", 404, """{"detail":"Not Found"}""", 0 },
@@ -119,7 +137,8 @@ public sealed class ModelGaugesTests
         { "not JSON", 200, "<html>secret-body-text</html>", 0 },
         { "cut JSON", 200, """{"object":"list","data":[{"id":"secret-body-text" """, 0 },
         { "not a list", 200, """{"object":"list","data":{"id":"secret-body-text"}}""", 0 },
-        { "over 1 MiB", 200, """{"object":"list","data":[{"id":"m","pad":" """ + new string('x', 1100 * 1024) + "\"}]}", 0 },
+        // The body is built in the test: theory data is kept in memory for the whole run.
+        { "over 1 MiB", 200, OverOneMiB, 0 },
         { "timeout", 200, VllmModels, 3000 },
     };
 
@@ -129,6 +148,11 @@ public sealed class ModelGaugesTests
     {
         using var worker = ScriptedWorker.Start();
         Serve(worker, health: 200);
+        if (body == OverOneMiB)
+        {
+            body = """{"object":"list","data":[{"id":"m","pad":" """ + new string('x', 1100 * 1024) + "\"}]}";
+        }
+
         var answer = Response.Create().WithStatusCode(status).WithBody(body);
         worker.Given(Request.Create().WithPath("/v1/models").UsingGet()).RespondWith(delayMs > 0 ? answer.WithDelay(delayMs) : answer);
         var logs = new LogCapture();
