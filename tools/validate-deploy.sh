@@ -6,8 +6,10 @@
 #   tools/validate-deploy.sh [METRICS_FILE]
 #
 # METRICS_FILE: the text of a live sidecar's /metrics (curl -s http://127.0.0.1:9464/metrics > file, after
-# at least one streamed request). Every dynamo_frontend_* name used by the rules and the dashboard must be
-# in it. Without it, the /metrics of this script's own smoke run is used (real sidecar, fake worker).
+# at least one streamed request, one embeddings request and one readiness probe of a worker that serves
+# /v1/models). Every dynamo_frontend_* name used by the rules and the dashboard must be in it. Without it, the
+# /metrics of this script's own smoke run is used (real sidecar, fake vLLM-like worker: streamed, unary and
+# embeddings requests, usage with cached and reasoning tokens, /v1/models with max_model_len).
 #
 # Installs what it needs (idempotent): the npm packages of tools/validate-deploy (package-lock.json:
 # kubernetes-models and @kubernetes/client-node (schemas, field names), dockerfile-utils, and

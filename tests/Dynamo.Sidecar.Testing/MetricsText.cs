@@ -27,6 +27,24 @@ public sealed class MetricsText
         return new MetricsText(text, samples);
     }
 
+    /// <summary>
+    /// Every sample line, in the order exported, with its labels: parsed again on each enumeration rather than kept,
+    /// since tests that measure the heap hold large scrapes.
+    /// </summary>
+    public IEnumerable<MetricSample> Samples
+    {
+        get
+        {
+            foreach (var line in Raw.Split('\n'))
+            {
+                if (PrometheusSample.TryParse(line, out var name, out var labels, out var value))
+                {
+                    yield return new MetricSample(name, labels, value);
+                }
+            }
+        }
+    }
+
     /// <summary>Every series, as <c>name{label="value",...}</c> with labels sorted, in the order exported.</summary>
     public IEnumerable<string> Series => _samples.Keys;
 
@@ -60,3 +78,6 @@ public sealed class MetricsText
 
     private static string Escape(string value) => value.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n");
 }
+
+/// <summary>One sample line of <c>/metrics</c>: name (with its <c>_bucket</c>/<c>_sum</c>/<c>_count</c> suffix), labels, value.</summary>
+public sealed record MetricSample(string Name, IReadOnlyDictionary<string, string> Labels, double Value);

@@ -9,7 +9,9 @@ namespace Dynamo.Sidecar.Testing;
 /// <summary>
 /// The whole sidecar, as Program.cs builds it, on real Kestrel sockets bound to loopback with free
 /// ports, with the shipped appsettings.json and the worker address given the way an operator would.
-/// Each host has its own metrics registry, so a fresh one starts from zero.
+/// Each host has its own metrics registry, so a fresh one starts from zero. The background readiness probe is off
+/// (<c>Sidecar:ReadinessInterval=00:00:00</c>) unless a test sets an interval: tests that count what the worker
+/// received see only their clients' requests, and the probe's own tests turn it on.
 /// </summary>
 public sealed class SidecarHost : IAsyncDisposable
 {
@@ -42,6 +44,7 @@ public sealed class SidecarHost : IAsyncDisposable
             "--urls", "http://127.0.0.1:0",
             "--Sidecar:AdminPort=0",
             "--Sidecar:AdminAddress=127.0.0.1",
+            "--Sidecar:ReadinessInterval=00:00:00",
             $"--ReverseProxy:Clusters:worker:Destinations:primary:Address={workerAddress}",
             .. settings.Select(s => "--" + s),
         ];

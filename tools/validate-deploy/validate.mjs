@@ -500,10 +500,23 @@ function fakeWorker() {
     req.on('data', (d) => { body += d; });
     req.on('end', () => {
       if (req.method === 'GET' && req.url === '/health') { res.writeHead(200); res.end(); return; }
+      // vLLM's model list: the sidecar's readiness probe reads it for model_ready and model_context_length.
+      if (req.method === 'GET' && req.url === '/v1/models') {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ object: 'list', data: [{ id: 'smoke-model', object: 'model', created: 1, owned_by: 'vllm', root: 'smoke-model', parent: null, max_model_len: 4096, permission: [] }] }));
+        return;
+      }
+      if (req.method === 'POST' && req.url.startsWith('/v1/embeddings')) {
+        const r = JSON.parse(body);
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ id: 'embd-smoke', object: 'list', created: 1, model: r.model, data: [{ index: 0, object: 'embedding', embedding: [0.125, -0.5] }], usage: { prompt_tokens: 3, total_tokens: 3, completion_tokens: 0, prompt_tokens_details: null } }));
+        return;
+      }
       if (req.method !== 'POST' || !req.url.startsWith('/v1/chat/completions')) { res.writeHead(404); res.end(); return; }
       const r = JSON.parse(body);
       const n = r.max_tokens ?? 5;
-      const usage = { prompt_tokens: 12, completion_tokens: n, total_tokens: 12 + n, prompt_tokens_details: { cached_tokens: 8 } };
+      // A reasoning model's usage: reasoning_tokens feeds dynamo_frontend_reasoning_tokens.
+      const usage = { prompt_tokens: 12, completion_tokens: n, total_tokens: 12 + n, prompt_tokens_details: { cached_tokens: 8 }, completion_tokens_details: { reasoning_tokens: Math.min(2, n) } };
       const base = { id: 'chatcmpl-smoke', object: 'chat.completion.chunk', created: 1, model: r.model };
       if (!r.stream) {
         res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -595,6 +608,10 @@ async function smokeOne(image, configFile, worker, sandboxed) {
     if (s.status !== 200 || !s.text.includes('[DONE]') || s.text.includes('"usage":{')) fail(`${name}: streamed request: ${s.status} ${s.text.slice(0, 300)}`);
     const u = await post({ model: 'smoke-model', max_tokens: 3, messages: msg });
     if (u.status !== 200) fail(`${name}: unary request: ${u.status}`);
+    const e = await fetchText(`${proxyBase}/v1/embeddings`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ model: 'smoke-model', input: 'hi' }),
+    });
+    if (e.status !== 200 || !e.text.includes('"embedding"')) fail(`${name}: embeddings request: ${e.status} ${e.text.slice(0, 300)}`);
     const ac = new AbortController();
     const slow = post({ model: 'smoke-model', stream: true, max_tokens: 100, messages: msg }, ac.signal).catch(() => null);
     await new Promise((r) => setTimeout(r, 400));
@@ -606,8 +623,10 @@ async function smokeOne(image, configFile, worker, sandboxed) {
     await waitFor(async () => {
       metrics = (await fetchText(`${base}/metrics`)).text;
       return /dynamo_frontend_model_cancellation_total\{[^}]*model="smoke-model"[^}]*\} 1/.test(metrics)
-        && /dynamo_frontend_inflight_requests\{model="smoke-model"\} 0/.test(metrics);
-    }, 10000, `${name}: /metrics shows the cancelled request and no request in flight`);
+        && /dynamo_frontend_inflight_requests\{model="smoke-model"\} 0/.test(metrics)
+        && /dynamo_frontend_model_ready\{model="smoke-model"\} 1/.test(metrics);
+    }, 10000, `${name}: /metrics shows the cancelled request, no request in flight and the worker's model ready`);
+    if (!/dynamo_frontend_model_context_length\{model="smoke-model"\} 4096/.test(metrics)) fail(`${name}: model_context_length is not the worker's max_model_len 4096`);
     const tokens = Number(/dynamo_frontend_output_tokens_total\{model="smoke-model"\} (\S+)/.exec(metrics)?.[1]);
     if (!(tokens >= 8)) fail(`${name}: output_tokens_total ${tokens}, want >= 8`);
     if (!/dynamo_frontend_cached_sequence_length_sum\{model="smoke-model"\} 16/.test(metrics)) fail(`${name}: cached_sequence_length_sum is not 16`);
@@ -644,7 +663,7 @@ async function cmdSmoke([imageJson, metricsOut, ...configs]) {
         r = await smokeOne(image, c, worker, sandboxed);
       }
       if (i === 0 && metricsOut && metricsOut !== '-') fs.writeFileSync(metricsOut, r.metrics);
-      console.log(`  ${path.basename(c)}: healthz, readyz, stream, unary, cancel, pass-through, metrics ok (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+      console.log(`  ${path.basename(c)}: healthz, readyz, stream, unary, embeddings, cancel, pass-through, model gauges, metrics ok (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
     }
   } finally {
     worker.closeAllConnections();
@@ -745,7 +764,8 @@ function cmdDashboard([file, rulesOut]) {
     }
   }
   const want = ['output_tokens_total', 'time_to_first_token_seconds_bucket', 'inter_token_latency_seconds_bucket', 'input_sequence_tokens_bucket',
-    'output_sequence_tokens_bucket', 'cached_sequence_length_sum', 'inflight_requests', 'queued_requests', 'requests_total'];
+    'output_sequence_tokens_bucket', 'cached_tokens_sum', 'reasoning_tokens_sum', 'embedding_latency_seconds_bucket', 'inflight_requests',
+    'queued_requests', 'requests_total', 'model_ready', 'model_context_length'];
   const all = exprs.map((e) => e.expr).join('\n');
   for (const w of want) if (!all.includes(`dynamo_frontend_${w}`)) problem(`no panel shows dynamo_frontend_${w}`);
   if (!panels.some((p) => p.type === 'heatmap')) problem('no heatmap (ISL/OSL distributions)');

@@ -4,7 +4,10 @@ using Dynamo.Sidecar.SimulatedWorker.Wire;
 
 namespace Dynamo.Sidecar.SimulatedWorker.Api;
 
-/// <summary><c>GET /v1/models</c>: the one simulated model, in vLLM's shape.</summary>
+/// <summary>
+/// <c>GET /v1/models</c>: the one simulated model, in vLLM's shape (its <c>ModelCard</c>: <c>max_model_len</c>, which
+/// the sidecar exports as <c>model_context_length</c>, and one default <c>ModelPermission</c>).
+/// </summary>
 internal static class ModelsApi
 {
     private static readonly JsonEncodedText ModelId = JsonEncodedText.Encode(SimulatedModel.Id);
@@ -25,6 +28,22 @@ internal static class ModelsApi
             json.WriteString("root"u8, ModelId);
             json.WriteNull("parent"u8);
             json.WriteNumber("max_model_len"u8, SimulatedModel.MaxModelLength);
+            json.WriteStartArray("permission"u8);
+            json.WriteStartObject();
+            json.WriteString(WireJson.Id, $"modelperm-{Guid.NewGuid():N}");
+            json.WriteString(WireJson.Object, "model_permission"u8);
+            json.WriteNumber(WireJson.Created, engine.UnixTimeSeconds);
+            json.WriteBoolean("allow_create_engine"u8, false);
+            json.WriteBoolean("allow_sampling"u8, true);
+            json.WriteBoolean("allow_logprobs"u8, true);
+            json.WriteBoolean("allow_search_indices"u8, false);
+            json.WriteBoolean("allow_view"u8, true);
+            json.WriteBoolean("allow_fine_tuning"u8, false);
+            json.WriteString("organization"u8, "*"u8);
+            json.WriteNull("group"u8);
+            json.WriteBoolean("is_blocking"u8, false);
+            json.WriteEndObject();
+            json.WriteEndArray();
             json.WriteEndObject();
             json.WriteEndArray();
             json.WriteEndObject();

@@ -22,4 +22,25 @@ internal static partial class Log
     [LoggerMessage(EventId = 5, EventName = "Drained", Level = LogLevel.Information,
         Message = "Proxy listener drained: {Started} metered requests started, {Ended} ended, {Inflight} in flight; closing the admin listener")]
     public static partial void Drained(ILogger logger, double started, double ended, double inflight);
+
+    // 20-29: the worker readiness probe and the model gauges it sets.
+    [LoggerMessage(EventId = 20, EventName = "WorkerReady", Level = LogLevel.Information,
+        Message = "Worker {Destination} is ready")]
+    public static partial void WorkerReady(ILogger logger, string destination);
+
+    [LoggerMessage(EventId = 21, EventName = "ModelsListed", Level = LogLevel.Information,
+        Message = "Worker {Destination} lists {Count} models on /v1/models: {Models}")]
+    public static partial void ModelsListed(ILogger logger, string destination, int count, string models);
+
+    [LoggerMessage(EventId = 22, EventName = "ModelsUnavailable", Level = LogLevel.Warning,
+        Message = "Worker {Destination} gives no model list ({Reason}): model_ready and model_context_length keep their last values")]
+    public static partial void ModelsUnavailable(ILogger logger, string destination, string reason);
+
+    [LoggerMessage(EventId = 23, EventName = "ContextLengthUnavailable", Level = LogLevel.Information,
+        Message = "Worker {Destination} publishes no context length for {Models} (no max_model_len on /v1/models; /props: {Reason}): model_context_length is not exported for them")]
+    public static partial void ContextLengthUnavailable(ILogger logger, string destination, string models, string reason);
+
+    [LoggerMessage(EventId = 24, EventName = "ReadinessProbeFailed", Level = LogLevel.Error,
+        Message = "The background readiness probe failed; it runs again at the next interval")]
+    public static partial void ReadinessProbeFailed(ILogger logger, Exception exception);
 }

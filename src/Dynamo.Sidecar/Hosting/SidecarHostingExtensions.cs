@@ -37,9 +37,12 @@ public static class SidecarHostingExtensions
         services.AddSingleton<SidecarMetrics>();
         services.AddSingleton<ProcessMetrics>();
         services.AddSingleton<ModelLabels>();
+        services.AddSingleton<ModelGauges>();
+        services.AddSingleton<WorkerModelReader>();
         services.AddSingleton<WorkerReadinessProbe>();
         services.AddSingleton<AdminServer>();
         services.AddHostedService(sp => sp.GetRequiredService<AdminServer>());
+        services.AddHostedService<ReadinessPoller>();
 
         var proxy = services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"));
         services.Replace(ServiceDescriptor.Singleton<IForwarderHttpClientFactory, WorkerHttpClientFactory>());

@@ -20,6 +20,12 @@ internal sealed record SidecarOptions
     [Required, RegularExpression("^/.*", ErrorMessage = "Sidecar:ReadinessPath must start with '/'.")]
     public string ReadinessPath { get; init; } = "/health";
 
+    /// <summary>
+    /// How often the worker is probed in the background (its readiness path, then <c>/v1/models</c>), so the
+    /// model gauges stay current when nobody calls <c>/readyz</c>; <c>00:00:00</c> probes only when <c>/readyz</c> is called.
+    /// </summary>
+    public TimeSpan ReadinessInterval { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Switches request rewriting and metering off, leaving a plain YARP proxy (for benchmarks and emergencies).</summary>
     public bool MeteringEnabled { get; init; } = true;
 
@@ -57,4 +63,9 @@ internal sealed record MetricsOptions
     /// <summary>Without an allow-list, the first this many distinct model names become label values.</summary>
     [Range(1, 100_000)]
     public int MaxModels { get; init; } = 100;
+
+    /// <summary>
+    /// Labels added to every sidecar family (not the process metrics), e.g. <c>dynamo_namespace</c>, which Dynamo's Planner filters on.
+    /// </summary>
+    public Dictionary<string, string> ConstantLabels { get; init; } = new(StringComparer.Ordinal);
 }

@@ -23,6 +23,12 @@ internal sealed class SidecarMetrics
     public SidecarMetrics(IOptions<SidecarOptions> options)
     {
         var prefix = options.Value.Metrics.Prefix + "_";
+        if (options.Value.Metrics.ConstantLabels.Count > 0)
+        {
+            // On the registry, before any family exists: every family of this registry carries them, none can forget.
+            Registry.SetStaticLabels(options.Value.Metrics.ConstantLabels);
+        }
+
         var factory = Metrics.WithCustomRegistry(Registry);
         // Dynamo's metrics carry no exemplars; prometheus-net's default would capture the request's trace
         // context on every Inc and Observe, a quarter of the sidecar's CPU per event under a fast worker.
@@ -42,6 +48,8 @@ internal sealed class SidecarMetrics
         OutputSequenceTokens = Histogram(factory, prefix + "output_sequence_tokens", "Output tokens of a request.", OutputTokenBuckets);
         CachedSequenceLength = Histogram(factory, prefix + "cached_sequence_length", "Prompt tokens served from the worker's prefix cache.", InputTokenBuckets);
         OutputTokens = factory.CreateCounter(prefix + "output_tokens_total", "Output tokens, counted as each content chunk passes.", ModelLabel);
+        ModelReady = factory.CreateGauge(prefix + "model_ready", "1 while the worker lists the model on /v1/models and answers its readiness probe, 0 after it stops.", ModelLabel);
+        ModelContextLength = factory.CreateGauge(prefix + "model_context_length", "Context length the worker publishes for the model (max_model_len on /v1/models, n_ctx on llama.cpp's /props).", ModelLabel);
     }
 
     public CollectorRegistry Registry { get; } = Metrics.NewCustomRegistry();
@@ -60,6 +68,8 @@ internal sealed class SidecarMetrics
     public Histogram OutputSequenceTokens { get; }
     public Histogram CachedSequenceLength { get; }
     public Counter OutputTokens { get; }
+    public Gauge ModelReady { get; }
+    public Gauge ModelContextLength { get; }
 
     private static Histogram Histogram(MetricFactory factory, string name, string help, double[] buckets) =>
         factory.CreateHistogram(name, help, new HistogramConfiguration { LabelNames = ModelLabel, Buckets = buckets });

@@ -21,9 +21,13 @@ public sealed class DiscoveryAndEmbeddingsTests(SimulatedWorkerFixture worker)
     {
         var body = JsonDocument.Parse(await worker.Client.GetStringAsync("/v1/models")).RootElement;
 
-        var created = body.GetProperty("data")[0].GetProperty("created").GetInt64();
+        var card = body.GetProperty("data")[0];
+        var created = card.GetProperty("created").GetInt64();
+        var permission = card.GetProperty("permission")[0];
+        var permissionId = permission.GetProperty("id").GetString()!;
+        Assert.Matches("^modelperm-[0-9a-f]{32}$", permissionId);
         Assert.Equal(
-            $$"""{"object":"list","data":[{"id":"simulated-model","object":"model","created":{{created}},"owned_by":"vllm","root":"simulated-model","parent":null,"max_model_len":4096}]}""",
+            $$"""{"object":"list","data":[{"id":"simulated-model","object":"model","created":{{created}},"owned_by":"vllm","root":"simulated-model","parent":null,"max_model_len":4096,"permission":[{"id":"{{permissionId}}","object":"model_permission","created":{{permission.GetProperty("created").GetInt64()}},"allow_create_engine":false,"allow_sampling":true,"allow_logprobs":true,"allow_search_indices":false,"allow_view":true,"allow_fine_tuning":false,"organization":"*","group":null,"is_blocking":false}]}]}""",
             body.GetRawText());
     }
 

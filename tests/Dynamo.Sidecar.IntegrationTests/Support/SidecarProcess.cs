@@ -7,7 +7,8 @@ namespace Dynamo.Sidecar.IntegrationTests.Support;
 /// <summary>
 /// The sidecar as a real child process (the build output copied next to these tests), for what an in-process
 /// host cannot show: a real SIGTERM, the process's exit and exit code, its console log.
-/// Killed on dispose if it is still running.
+/// Killed on dispose if it is still running. As in <c>SidecarHost</c>, the background readiness probe is off unless
+/// a test sets <c>Sidecar:ReadinessInterval</c>, so the worker sees only the tests' requests.
 /// </summary>
 internal sealed class SidecarProcess : IAsyncDisposable
 {
@@ -53,6 +54,7 @@ internal sealed class SidecarProcess : IAsyncDisposable
                      "--urls", proxy.ToString(),
                      $"--Sidecar:AdminPort={admin.Port}",
                      "--Sidecar:AdminAddress=127.0.0.1",
+                     "--Sidecar:ReadinessInterval=00:00:00",
                      $"--ReverseProxy:Clusters:worker:Destinations:primary:Address={workerAddress}",
                      .. settings.Select(s => "--" + s),
                  ])

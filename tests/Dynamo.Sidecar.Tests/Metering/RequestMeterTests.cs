@@ -430,7 +430,7 @@ public class RequestMeterTests
 
         var text = MetricsScrape.Of(metrics.Registry).Text;
         var names = text.Split('\n').Where(l => l.StartsWith("# TYPE ", StringComparison.Ordinal)).Select(l => l.Split(' ')[2]).ToList();
-        Assert.Equal(14, names.Count);
+        Assert.Equal(16, names.Count);
         Assert.All(names, n => Assert.StartsWith("llm_", n, StringComparison.Ordinal));
         Assert.DoesNotContain("dynamo_frontend", text, StringComparison.Ordinal);
     }
