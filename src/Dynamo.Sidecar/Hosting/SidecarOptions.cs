@@ -40,6 +40,9 @@ internal sealed record SidecarOptions
     [Required]
     public MetricsOptions Metrics { get; init; } = new();
 
+    [Required]
+    public MeteringOptions Metering { get; init; } = new();
+
     internal IPAddress? ParseAdminAddress() =>
         AdminAddress is "*" or "" ? null : IPAddress.Parse(AdminAddress);
 }
@@ -57,4 +60,14 @@ internal sealed record MetricsOptions
     /// <summary>Without an allow-list, the first this many distinct model names become label values.</summary>
     [Range(1, 100_000)]
     public int MaxModels { get; init; } = 100;
+}
+
+/// <summary>The <c>Sidecar:Metering</c> configuration section: how workers' usage figures are read.</summary>
+internal sealed record MeteringOptions
+{
+    /// <summary>
+    /// The worker's Anthropic Messages <c>input_tokens</c> already includes cache reads (SGLang, Ollama), so the input
+    /// sequence is <c>input_tokens</c> + <c>cache_creation_input_tokens</c> instead of Anthropic's sum of all three.
+    /// </summary>
+    public bool AnthropicInputIncludesCached { get; init; }
 }

@@ -34,13 +34,19 @@ internal static class OutcomeClassifier
         }
 
         var outcome = RequestOutcome.FromStatusCode(context.Response.StatusCode);
-        if (outcome.IsSuccess && exchange.StreamInspected && !exchange.Meter.EndedWell)
+        if (!outcome.IsSuccess || !exchange.StreamInspected)
         {
-            // The worker closed the stream cleanly but before its end: a crash or a restart mid-generation.
-            return RequestOutcome.Internal;
+            return outcome;
         }
 
-        return outcome;
+        // An error the worker wrote into its 200 stream decides, even when [DONE] followed it.
+        if (exchange.Meter.StreamError is { } streamError)
+        {
+            return streamError;
+        }
+
+        // The worker closed the stream cleanly but before its end: a crash or a restart mid-generation.
+        return exchange.Meter.EndedWell ? outcome : RequestOutcome.Internal;
     }
 
     // YARP wraps Kestrel's exception: an AggregateException of the read and the copy that failed with it.
