@@ -51,7 +51,8 @@ public class ResponsesEventReaderTests
         var facts = Read("""{"type":"response.completed","sequence_number":9,"response":{"id":"resp_1","object":"response","status":"completed","output":[{"type":"message","content":[{"type":"output_text","text":"Hi","annotations":[]}]}],"usage":{"input_tokens":9,"input_tokens_details":{"cached_tokens":3},"output_tokens":4,"output_tokens_details":{"reasoning_tokens":1},"total_tokens":13}}}""");
 
         Assert.True(facts.Finished);
-        Assert.Equal(new Usage(9, 4, 3), facts.Usage);
+        Assert.Equal(new Usage(9, 4, 3, ReasoningTokens: 1), facts.Usage);
+        Assert.True(facts.UsageIsRequestTotal);
         Assert.Equal(0, facts.OutputChoices);
         Assert.False(facts.IsUsageOnly);
     }
