@@ -73,7 +73,21 @@ public class ResponsesEventReaderTests
 
         Assert.False(facts.Finished);
         Assert.False(facts.Usage.IsReported);
+        Assert.Equal(500, facts.ErrorStatusCode);
     }
+
+    [Theory]
+    [InlineData("""{"type":"response.failed","sequence_number":7,"response":{"status":"failed","error":{"code":"rate_limit_exceeded","message":"x"}}}""", 500)]
+    [InlineData("""{"response":{"status":"failed","error":{"code":429,"message":"x"}},"type":"response.failed"}""", 429)]
+    [InlineData("""{"type":"response.failed","response":{"status":"failed","error":null}}""", 500)]
+    [InlineData("""{"type":"error","code":"ERR_SOMETHING","message":"x","param":null,"sequence_number":3}""", 500)]
+    [InlineData("""{"type":"error","code":"503","message":"x"}""", 503)]
+    [InlineData("""{"type":"error","error":{"type":"invalid_request_error","message":"x"}}""", 400)]
+    [InlineData("""{"error":{"object":"error","message":"x","type":"BadRequestError","code":400}}""", 400)]
+    [InlineData("""{"type":"response.completed","response":{"status":"completed","error":null,"usage":{"input_tokens":1,"output_tokens":1}}}""", 0)]
+    [InlineData("""{"type":"response.output_text.delta","delta":"error","code":500}""", 0)]
+    [InlineData("""{"type":"response.in_progress","response":{"error":{"code":500}}}""", 0)]
+    public void FailedAndErrorEvents_AreStreamErrors(string json, int status) => Assert.Equal(status, Read(json).ErrorStatusCode);
 
     [Fact]
     public void UsageOutsideTheResponseObject_IsIgnored()
