@@ -29,6 +29,9 @@ internal static class OutcomeClassifier
                 // YARP's activity timer cancelled the body read: the worker went silent mid-response.
                 // A worker that cut the connection fails the read with an IOException instead.
                 return RequestOutcome.ResponseTimeout;
+            case ForwarderError.ResponseBodyDestination when exchange.Meter.StreamError is { } reported:
+                // The worker reported an error in its stream, then cut it: the error it named is the cause.
+                return reported;
             default:
                 return RequestOutcome.Internal;
         }

@@ -86,6 +86,32 @@ public sealed class AnthropicMessagesTests
     }
 
     [Fact]
+    public async Task Error_event_then_a_cut_connection_is_still_the_error_it_named()
+    {
+        var stream = MessagesStream(StartUsage, ["The"], usage: null,
+            end: ("error", """{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long"}}"""));
+        var cut = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var worker = await MessagesWorker.StartAsync(stream, "text/event-stream", abortWhen: cut.Task);
+        await using var sidecar = await SidecarHost.StartAsync(worker.Address);
+        var before = await sidecar.ScrapeAsync();
+
+        using var response = await sidecar.Client.SendAsync(Requests.Post("/v1/messages", StreamRequest), HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(200, (int)response.StatusCode);
+        var body = await response.Content.ReadAsStreamAsync();
+        var received = new MemoryStream();
+        // The worker cuts the connection only once the client holds every event (a reset may drop bytes in flight).
+        await Faults.FaultStreams.ReadUntilAsync(body, received, text => text == stream, CancellationToken.None);
+        cut.SetResult();
+        var (rest, error) = await Faults.FaultStreams.ReadToEndOrFailureAsync(body);
+
+        // The client sees the cut too.
+        Assert.NotNull(error);
+        Assert.Empty(rest);
+        var delta = await MetricsDelta.AfterAsync(sidecar, before);
+        delta.AssertOneRequest(Model, "anthropic_messages", "stream", status: "error", errorType: "validation");
+    }
+
+    [Fact]
     public async Task Count_tokens_passes_through_unmetered()
     {
         const string answer = """{"input_tokens":14}""";
@@ -167,7 +193,8 @@ public sealed class AnthropicMessagesTests
 
         public long? LastRequestContentLength { get; private set; }
 
-        public static async Task<MessagesWorker> StartAsync(string body, string contentType)
+        /// <param name="abortWhen">When given, the worker cuts the connection once it completes instead of ending the response.</param>
+        public static async Task<MessagesWorker> StartAsync(string body, string contentType, Task? abortWhen = null)
         {
             MessagesWorker? scripted = null;
             var worker = await KestrelWorker.StartAsync(async context =>
@@ -183,6 +210,12 @@ public sealed class AnthropicMessagesTests
                 {
                     await context.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(piece));
                     await context.Response.Body.FlushAsync();
+                }
+
+                if (abortWhen is not null)
+                {
+                    await abortWhen;
+                    context.Abort();
                 }
             });
             scripted = new MessagesWorker(worker);
