@@ -48,9 +48,13 @@ internal struct UsageTally
     public long LiveTokens { readonly get; private set; }
 
     /// <summary>The request's output tokens as the worker reported them; -1 when it reported none.</summary>
+    /// <remarks>
+    /// A request total may be a stale "so far" (messages' <c>message_start</c> says 0 or 1) when the stream was cut
+    /// before the final one; each delta event is at least one token, so then the live count is closer to the truth.
+    /// </remarks>
     public readonly long Completion =>
         _usageOnlyCompletion >= 0 ? _usageOnlyCompletion
-        : _requestTotalCompletion >= 0 ? _requestTotalCompletion
+        : _requestTotalCompletion >= 0 ? Math.Max(_requestTotalCompletion, LiveTokens)
         : _runningTotal > 0 ? _runningTotal
         : -1;
 

@@ -300,6 +300,22 @@ public class StreamedResponseMeterTests
     }
 
     [Fact]
+    public void AnthropicStream_CutBeforeMessageDelta_OslIsTheLiveCount_NotMessageStartsOutput()
+    {
+        var data = new[] { MessagesStream.MessageStart("""{"input_tokens":8,"output_tokens":0}"""), MessagesStream.TextDelta("a"), MessagesStream.TextDelta("b") };
+        using var metered = new MeteredStream(ChunkedReadStream.SplitAt(SseText.Utf8(MessagesStream.Events(data))), endpoint: MeteredEndpoint.AnthropicMessages);
+
+        SseText.ReadToEnd(metered.Stream);
+        metered.Meter.Complete(RequestOutcome.Disconnected);
+
+        Assert.False(metered.Meter.EndedWell);
+        var scrape = metered.Scrape();
+        Assert.Equal((1, 2), scrape.Histogram("output_sequence_tokens"));
+        Assert.Equal(2, scrape.Value("output_tokens_total", ("model", "m")));
+        Assert.Equal((1, 8), scrape.Histogram("input_sequence_tokens"));
+    }
+
+    [Fact]
     public void AnthropicErrorEvent_ReachesTheClient_AndIsTheStreamError()
     {
         var data = new[] { MessagesStream.MessageStart("""{"input_tokens":8,"output_tokens":1}"""), MessagesStream.TextDelta("Hi"), MessagesStream.OverloadedError };
