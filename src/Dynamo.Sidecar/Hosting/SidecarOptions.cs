@@ -46,6 +46,9 @@ internal sealed record SidecarOptions
     [Required]
     public MetricsOptions Metrics { get; init; } = new();
 
+    [Required]
+    public MeteringOptions Metering { get; init; } = new();
+
     internal IPAddress? ParseAdminAddress() =>
         AdminAddress is "*" or "" ? null : IPAddress.Parse(AdminAddress);
 }
@@ -68,4 +71,14 @@ internal sealed record MetricsOptions
     /// Labels added to every sidecar family (not the process metrics), e.g. <c>dynamo_namespace</c>, which Dynamo's Planner filters on.
     /// </summary>
     public Dictionary<string, string> ConstantLabels { get; init; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>The <c>Sidecar:Metering</c> configuration section: how workers' usage figures are read.</summary>
+internal sealed record MeteringOptions
+{
+    /// <summary>
+    /// The worker's Anthropic Messages <c>input_tokens</c> already includes cache reads (SGLang, Ollama), so the input
+    /// sequence is <c>input_tokens</c> + <c>cache_creation_input_tokens</c> instead of Anthropic's sum of all three.
+    /// </summary>
+    public bool AnthropicInputIncludesCached { get; init; }
 }

@@ -31,14 +31,14 @@ internal sealed class RequestMeter
     private bool _queuedLeft;
     private bool _sawContent;
     private long _lastContentAt;
-    private long _liveTokens;
+    private UsageTally _tally = new();
 
     // What the chunks of the current read added, published at OnReadEnd.
     private long _readAt = NoRead;
     private long _unpublishedTokens;
     private long _unpublishedZeroGapTokens;
-    private Usage _usage = Usage.None;
     private bool _endedWell;
+    private RequestOutcome? _streamError;
     private bool _completed;
 
     public RequestMeter(SidecarMetrics metrics, TimeProvider time, string model, MeteredEndpoint endpoint, bool isStream)
@@ -69,6 +69,9 @@ internal sealed class RequestMeter
     /// <summary>The worker ended the stream the way a finished generation ends (SPEC §2).</summary>
     public bool EndedWell => _endedWell;
 
+    /// <summary>The first error the worker reported inside its stream, if any: it decides the outcome (SPEC §2).</summary>
+    public RequestOutcome? StreamError => _streamError;
+
     private string RequestType => IsStream ? "stream" : "unary";
 
     /// <summary>Response headers arrived; a unary request stops being queued here.</summary>
@@ -87,18 +90,12 @@ internal sealed class RequestMeter
     public void OnChunk(in ChunkFacts chunk)
     {
         _endedWell |= chunk.Finished;
-        var tokens = (long)chunk.OutputChoices;
-        if (chunk.Usage.IsReported)
+        if (chunk.ErrorStatusCode != 0 && _streamError is null)
         {
-            _usage = chunk.Usage;
-            if (chunk.OutputChoices > 0 && chunk.Usage.CompletionTokens >= 0)
-            {
-                // A content chunk with usage (continuous_usage_stats, or a worker's last chunk) carries the
-                // running total: what it adds to the count so far is exact, and never overshoots the truth.
-                tokens = Math.Max(0, chunk.Usage.CompletionTokens - _liveTokens);
-            }
+            _streamError = RequestOutcome.FromStatusCode(chunk.ErrorStatusCode);
         }
 
+        var tokens = _tally.OnChunk(chunk);
         if (chunk.OutputChoices > 0)
         {
             OnContent(tokens);
@@ -126,7 +123,7 @@ internal sealed class RequestMeter
     }
 
     /// <summary>The usage of a unary response, read once the whole body has passed.</summary>
-    public void OnUnaryUsage(Usage usage) => _usage = usage;
+    public void OnUnaryUsage(Usage usage) => _tally.OnRequestTotal(usage);
 
     /// <summary>Ends the request: publishes everything observed at the end and releases the gauges. Idempotent.</summary>
     public void Complete(RequestOutcome outcome)
@@ -139,35 +136,45 @@ internal sealed class RequestMeter
         _completed = true;
         OnReadEnd();
         var model = Model;
-        if (_usage.CompletionTokens > _liveTokens)
+        var completion = _tally.Completion;
+        var live = _tally.LiveTokens;
+        if (completion > live)
         {
             // Counters never go down, so the live count only ever tops up to the worker's figure.
-            _outputTokens.Inc(_usage.CompletionTokens - _liveTokens);
+            _outputTokens.Inc(completion - live);
         }
 
-        if (_usage.PromptTokens >= 0)
+        if (_tally.Prompt >= 0)
         {
-            _metrics.InputSequenceTokens.WithLabels(model).Observe(_usage.PromptTokens);
+            _metrics.InputSequenceTokens.WithLabels(model).Observe(_tally.Prompt);
         }
 
-        if (_usage.CachedTokens >= 0)
+        if (_tally.Cached >= 0)
         {
-            _metrics.CachedSequenceLength.WithLabels(model).Observe(_usage.CachedTokens);
+            _metrics.CachedSequenceLength.WithLabels(model).Observe(_tally.Cached);
+            _metrics.CachedTokens.WithLabels(model).Observe(_tally.Cached);
         }
 
-        if (Endpoint != MeteredEndpoint.Embeddings)
+        var elapsed = _time.GetElapsedTime(_acceptedAt).TotalSeconds;
+        if (Endpoint == MeteredEndpoint.Embeddings)
         {
-            if (_usage.CompletionTokens >= 0)
+            _metrics.EmbeddingLatency.WithLabels(model).Observe(elapsed);
+        }
+        else
+        {
+            if (completion >= 0 || live > 0)
             {
-                _metrics.OutputSequenceTokens.WithLabels(model).Observe(_usage.CompletionTokens);
+                // Without any usage from the worker, the output is what passed.
+                _metrics.OutputSequenceTokens.WithLabels(model).Observe(completion >= 0 ? completion : live);
             }
-            else if (_liveTokens > 0)
+
+            if (_tally.Reasoning >= 0)
             {
-                _metrics.OutputSequenceTokens.WithLabels(model).Observe(_liveTokens);
+                _metrics.ReasoningTokens.WithLabels(model).Observe(_tally.Reasoning);
             }
         }
 
-        _metrics.Duration.WithLabels(model).Observe(_time.GetElapsedTime(_acceptedAt).TotalSeconds);
+        _metrics.Duration.WithLabels(model).Observe(elapsed);
         var endpoint = Endpoint.Label();
         _metrics.Requests.WithLabels(model, endpoint, RequestType, outcome.Status, outcome.ErrorType).Inc();
         if (outcome.ClientDisconnected)
@@ -211,8 +218,6 @@ internal sealed class RequestMeter
 
         if (tokens > 0)
         {
-            // Saturate: a worker reporting an absurd count must not wrap the live count negative.
-            _liveTokens = Saturating(_liveTokens, tokens);
             _unpublishedTokens = Saturating(_unpublishedTokens, tokens);
         }
     }

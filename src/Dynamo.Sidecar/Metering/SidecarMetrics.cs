@@ -16,6 +16,11 @@ internal sealed class SidecarMetrics
     internal static readonly double[] TimeToFirstTokenBuckets = [0, 0.0022, 0.0047, 0.01, 0.022, 0.047, 0.1, 0.22, 0.47, 1, 2.2, 4.7, 10, 22, 48, 100, 220, 480];
     internal static readonly double[] InterTokenLatencyBuckets = [0, 0.0019, 0.0035, 0.0067, 0.013, 0.024, 0.045, 0.084, 0.16, 0.3, 0.56, 1.1, 2];
 
+    // Dynamo's generate_log_buckets(0.001, 10.0, 14): 0, then 13 log-spaced values rounded to 2 significant figures
+    // (ai-dynamo/dynamo lib/llm/src/http/service/metrics.rs, DYN_METRICS_EMBEDDING_LATENCY defaults, at commit
+    // 0014908a25aecc8e9ce7455bbbaddf9f1521a1b4). The same function gives every list above.
+    internal static readonly double[] EmbeddingLatencyBuckets = [0, 0.002, 0.0041, 0.0084, 0.017, 0.035, 0.07, 0.14, 0.29, 0.59, 1.2, 2.4, 4.9, 10];
+
     private static readonly string[] RequestLabels = ["model", "endpoint", "request_type"];
     private static readonly string[] OutcomeLabels = ["model", "endpoint", "request_type", "status", "error_type"];
     private static readonly string[] ModelLabel = ["model"];
@@ -47,6 +52,9 @@ internal sealed class SidecarMetrics
         InputSequenceTokens = Histogram(factory, prefix + "input_sequence_tokens", "Prompt tokens reported by the worker.", InputTokenBuckets);
         OutputSequenceTokens = Histogram(factory, prefix + "output_sequence_tokens", "Output tokens of a request.", OutputTokenBuckets);
         CachedSequenceLength = Histogram(factory, prefix + "cached_sequence_length", "Prompt tokens served from the worker's prefix cache.", InputTokenBuckets);
+        CachedTokens = Histogram(factory, prefix + "cached_tokens", "Prompt tokens served from the worker's prefix cache (same as cached_sequence_length, newer Dynamo name).", InputTokenBuckets);
+        ReasoningTokens = Histogram(factory, prefix + "reasoning_tokens", "Reasoning tokens of a request, when the worker reports them.", OutputTokenBuckets);
+        EmbeddingLatency = Histogram(factory, prefix + "embedding_latency_seconds", "Embeddings requests: from accepted to the last byte sent.", EmbeddingLatencyBuckets);
         OutputTokens = factory.CreateCounter(prefix + "output_tokens_total", "Output tokens, counted as each content chunk passes.", ModelLabel);
         ModelReady = factory.CreateGauge(prefix + "model_ready", "1 while the worker lists the model on /v1/models and answers its readiness probe, 0 after it stops.", ModelLabel);
         ModelContextLength = factory.CreateGauge(prefix + "model_context_length", "Context length the worker publishes for the model (max_model_len on /v1/models, n_ctx on llama.cpp's /props).", ModelLabel);
@@ -67,6 +75,9 @@ internal sealed class SidecarMetrics
     public Histogram InputSequenceTokens { get; }
     public Histogram OutputSequenceTokens { get; }
     public Histogram CachedSequenceLength { get; }
+    public Histogram CachedTokens { get; }
+    public Histogram ReasoningTokens { get; }
+    public Histogram EmbeddingLatency { get; }
     public Counter OutputTokens { get; }
     public Gauge ModelReady { get; }
     public Gauge ModelContextLength { get; }

@@ -1,24 +1,28 @@
 using System.Buffers;
+using Dynamo.Sidecar.Anthropic;
 using Dynamo.Sidecar.OpenAi;
 using Dynamo.Sidecar.Sse;
 
 namespace Dynamo.Sidecar.Metering;
 
 /// <summary>
-/// Meters each event of a streamed OpenAI response and removes the usage-only chunk that the sidecar
-/// forced when the client did not ask for it (SPEC §1.4).
+/// Meters each event of a streamed OpenAI or Anthropic response and removes the usage-only chunk that the
+/// sidecar forced when the client did not ask for it (SPEC §1.4).
 /// </summary>
 internal sealed class StreamedResponseMeter : ISseEventObserver, IDisposable
 {
     private readonly RequestMeter _meter;
     private readonly bool _removeUsageChunk;
     private readonly CompletionChunkStream _chunks = new();
+    private readonly AnthropicEventReader? _messages;
     private byte[]? _scratch;
 
-    public StreamedResponseMeter(RequestMeter meter, bool removeUsageChunk)
+    /// <param name="anthropicInputIncludesCached">The worker's Anthropic <c>input_tokens</c> already counts cache reads.</param>
+    public StreamedResponseMeter(RequestMeter meter, bool removeUsageChunk, bool anthropicInputIncludesCached = false)
     {
         _meter = meter;
         _removeUsageChunk = removeUsageChunk;
+        _messages = meter.Endpoint == MeteredEndpoint.AnthropicMessages ? new AnthropicEventReader(anthropicInputIncludesCached) : null;
     }
 
     public bool OnEvent(ReadOnlySpan<byte> rawEvent, int singleLineLength)
@@ -34,9 +38,13 @@ internal sealed class StreamedResponseMeter : ISseEventObserver, IDisposable
             return true;
         }
 
-        var read = _meter.Endpoint == MeteredEndpoint.Responses
-            ? ResponsesEventReader.TryRead(data, out var chunk)
-            : _chunks.TryRead(data, out chunk);
+        ChunkFacts chunk;
+        var read = _meter.Endpoint switch
+        {
+            MeteredEndpoint.Responses => ResponsesEventReader.TryRead(data, out chunk),
+            MeteredEndpoint.AnthropicMessages => _messages!.TryRead(data, out chunk),
+            _ => _chunks.TryRead(data, out chunk),
+        };
         if (!read)
         {
             return true;

@@ -15,11 +15,12 @@ internal sealed class UnaryMeteringStream : ReadOnlyStream
     private readonly UnaryUsageReader _usage;
     private bool _disposed;
 
-    public UnaryMeteringStream(Stream upstream, RequestMeter meter, int maxRetainedBytes)
+    /// <param name="anthropicInputIncludesCached">The worker's Anthropic <c>input_tokens</c> already counts cache reads.</param>
+    public UnaryMeteringStream(Stream upstream, RequestMeter meter, int maxRetainedBytes, bool anthropicInputIncludesCached = false)
     {
         _upstream = upstream;
         _meter = meter;
-        _usage = new UnaryUsageReader(maxRetainedBytes);
+        _usage = new UnaryUsageReader(maxRetainedBytes, UsageDialect.For(meter.Endpoint, anthropicInputIncludesCached));
     }
 
     // Pooled builder: a read that waits for the worker must not allocate a state machine per event.

@@ -16,7 +16,7 @@ internal static class CompletionChunkReader
     /// </param>
     public static bool TryRead(ReadOnlySpan<byte> json, out ChunkFacts facts, out Range outputText)
     {
-        facts = new ChunkFacts { Usage = Usage.None };
+        facts = ChunkFacts.None;
         outputText = default;
         try
         {
@@ -40,6 +40,11 @@ internal static class CompletionChunkReader
                     usageObject = reader.TokenType == JsonTokenType.StartObject;
                     facts.Usage = UsageJson.Read(ref reader);
                 }
+                else if (reader.ValueTextEquals("error"u8))
+                {
+                    reader.Read();
+                    facts.ErrorStatusCode = StreamErrorJson.Read(ref reader);
+                }
                 else
                 {
                     reader.Read();
@@ -49,19 +54,20 @@ internal static class CompletionChunkReader
 
             if (!OpenAiJson.EndsAfterRoot(ref reader))
             {
-                facts = new ChunkFacts { Usage = Usage.None };
+                facts = ChunkFacts.None;
                 outputText = default;
                 return false;
             }
 
-            // Whatever its counts look like, a chunk with no choices and a usage object is the one include_usage adds.
-            facts.IsUsageOnly = choicesEmpty && usageObject;
+            // Whatever its counts look like, a chunk with no choices and a usage object is the one include_usage adds;
+            // one that also reports an error is that error, and the client must see it.
+            facts.IsUsageOnly = choicesEmpty && usageObject && facts.ErrorStatusCode == 0;
             return true;
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
             // InvalidOperationException: a string that is not valid UTF-8 once unescaped.
-            facts = new ChunkFacts { Usage = Usage.None };
+            facts = ChunkFacts.None;
             outputText = default;
             return false;
         }
@@ -77,11 +83,13 @@ internal static class CompletionChunkReader
         }
 
         var count = 0;
+        var index = 0;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
             count++;
             if (reader.TokenType != JsonTokenType.StartObject)
             {
+                index = -1;
                 reader.Skip();
                 continue;
             }
@@ -102,7 +110,13 @@ internal static class CompletionChunkReader
                 else if (reader.ValueTextEquals("finish_reason"u8))
                 {
                     reader.Read();
-                    facts.Finished |= reader.TokenType != JsonTokenType.Null;
+                    // TGI writes "" for "not finished yet": only a non-empty string is a finish.
+                    facts.Finished |= IsNonEmptyString(ref reader);
+                }
+                else if (reader.ValueTextEquals("index"u8))
+                {
+                    reader.Read();
+                    index = reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var value) && value >= 0 ? value : -1;
                     reader.Skip();
                 }
                 else
@@ -118,6 +132,7 @@ internal static class CompletionChunkReader
             }
         }
 
+        facts.ChoiceIndex = count == 1 ? index : -1;
         return count == 0;
     }
 
@@ -150,6 +165,17 @@ internal static class CompletionChunkReader
         }
 
         return output;
+    }
+
+    private static bool IsNonEmptyString(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            return reader.HasValueSequence ? reader.ValueSequence.Length > 0 : !reader.ValueSpan.IsEmpty;
+        }
+
+        reader.Skip();
+        return false;
     }
 
     private static bool IsNonEmptyString(ref Utf8JsonReader reader, ref Range outputText)

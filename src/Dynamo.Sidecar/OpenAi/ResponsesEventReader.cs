@@ -4,13 +4,14 @@ namespace Dynamo.Sidecar.OpenAi;
 
 /// <summary>
 /// Reads a streamed Responses API event: <c>*.delta</c> events carry output, <c>response.completed</c>
-/// (or <c>response.incomplete</c>, a length-limited but normal end) carries usage under <c>response.usage</c>.
+/// (or <c>response.incomplete</c>, a length-limited but normal end) carries usage under <c>response.usage</c>,
+/// and <c>response.failed</c> or <c>error</c> report an error inside the stream.
 /// </summary>
 internal static class ResponsesEventReader
 {
     public static bool TryRead(ReadOnlySpan<byte> json, out ChunkFacts facts)
     {
-        facts = new ChunkFacts { Usage = Usage.None };
+        facts = ChunkFacts.None;
         try
         {
             var reader = new Utf8JsonReader(json, OpenAiJson.ReaderOptions);
@@ -19,7 +20,8 @@ internal static class ResponsesEventReader
                 return false;
             }
 
-            bool isDelta = false, hasDelta = false, ended = false;
+            bool isDelta = false, hasDelta = false, ended = false, failed = false, isErrorEvent = false;
+            int errorMember = 0, topLevelCode = 0, responseError = 0;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 if (reader.ValueTextEquals("type"u8))
@@ -29,9 +31,12 @@ internal static class ResponsesEventReader
                     {
                         isDelta = IsDeltaType(ref reader);
                         ended = reader.ValueTextEquals("response.completed"u8) || reader.ValueTextEquals("response.incomplete"u8);
+                        failed = reader.ValueTextEquals("response.failed"u8);
+                        isErrorEvent = reader.ValueTextEquals("error"u8);
                     }
                     else
                     {
+                        isDelta = ended = failed = isErrorEvent = false;
                         reader.Skip();
                     }
                 }
@@ -44,7 +49,18 @@ internal static class ResponsesEventReader
                 else if (reader.ValueTextEquals("response"u8))
                 {
                     reader.Read();
-                    facts.Usage = ReadResponseUsage(ref reader);
+                    (facts.Usage, responseError) = ReadResponse(ref reader);
+                }
+                else if (reader.ValueTextEquals("error"u8))
+                {
+                    reader.Read();
+                    errorMember = StreamErrorJson.Read(ref reader);
+                }
+                else if (StreamErrorJson.IsCodeName(ref reader))
+                {
+                    // The error event writes its code at the top level: {"type":"error","code":…,"message":…}.
+                    reader.Read();
+                    topLevelCode = StreamErrorJson.ReadStatus(ref reader);
                 }
                 else
                 {
@@ -55,18 +71,23 @@ internal static class ResponsesEventReader
 
             if (!OpenAiJson.EndsAfterRoot(ref reader))
             {
-                facts = new ChunkFacts { Usage = Usage.None };
+                facts = ChunkFacts.None;
                 return false;
             }
 
             facts.OutputChoices = isDelta && hasDelta ? 1 : 0;
             facts.Finished = ended;
+            facts.UsageIsRequestTotal = facts.Usage.IsReported;
+            facts.ErrorStatusCode = errorMember != 0 ? errorMember
+                : isErrorEvent ? (topLevelCode != 0 ? topLevelCode : StreamErrorJson.Internal)
+                : failed ? (responseError != 0 ? responseError : StreamErrorJson.Internal)
+                : 0;
             return true;
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
             // InvalidOperationException: a string that is not valid UTF-8 once unescaped.
-            facts = new ChunkFacts { Usage = Usage.None };
+            facts = ChunkFacts.None;
             return false;
         }
     }
@@ -92,21 +113,28 @@ internal static class ResponsesEventReader
         }
     }
 
-    private static Usage ReadResponseUsage(ref Utf8JsonReader reader)
+    /// <summary>Reads the <c>response</c> object: its usage, and the status its <c>error</c> stands for (0 when none).</summary>
+    private static (Usage Usage, int ErrorStatus) ReadResponse(ref Utf8JsonReader reader)
     {
         if (reader.TokenType != JsonTokenType.StartObject)
         {
             reader.Skip();
-            return Usage.None;
+            return (Usage.None, 0);
         }
 
         var usage = Usage.None;
+        var error = 0;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals("usage"u8))
             {
                 reader.Read();
                 usage = UsageJson.Read(ref reader);
+            }
+            else if (reader.ValueTextEquals("error"u8))
+            {
+                reader.Read();
+                error = StreamErrorJson.Read(ref reader);
             }
             else
             {
@@ -115,6 +143,6 @@ internal static class ResponsesEventReader
             }
         }
 
-        return usage;
+        return (usage, error);
     }
 }

@@ -10,13 +10,18 @@ namespace Dynamo.Sidecar.OpenAi;
 internal sealed class UnaryUsageReader : IDisposable
 {
     private readonly int _maxRetainedBytes;
+    private readonly UsageDialect _dialect;
     private JsonReaderState _state = new(OpenAiJson.ReaderOptions);
     private byte[]? _retained;
     private int _retainedLength;
     private bool _gaveUp;
     private bool _rootEnded;
 
-    public UnaryUsageReader(int maxRetainedBytes) => _maxRetainedBytes = maxRetainedBytes;
+    public UnaryUsageReader(int maxRetainedBytes, UsageDialect dialect = default)
+    {
+        _maxRetainedBytes = maxRetainedBytes;
+        _dialect = dialect;
+    }
 
     public Usage Usage { get; private set; } = Usage.None;
 
@@ -108,7 +113,7 @@ internal sealed class UnaryUsageReader : IDisposable
 
         var usageReader = new Utf8JsonReader(data[start..(int)reader.BytesConsumed], OpenAiJson.ReaderOptions);
         usageReader.Read();
-        Usage = UsageJson.Read(ref usageReader);
+        Usage = _dialect.Read(ref usageReader);
         return true;
     }
 

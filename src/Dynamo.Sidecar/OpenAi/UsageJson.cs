@@ -14,7 +14,7 @@ internal static class UsageJson
             return Usage.None;
         }
 
-        long prompt = -1, completion = -1, cached = -1;
+        long prompt = -1, completion = -1, cached = -1, reasoning = -1;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals("prompt_tokens"u8) || reader.ValueTextEquals("input_tokens"u8))
@@ -27,7 +27,11 @@ internal static class UsageJson
             }
             else if (reader.ValueTextEquals("prompt_tokens_details"u8) || reader.ValueTextEquals("input_tokens_details"u8))
             {
-                cached = ReadCachedTokens(ref reader);
+                cached = ReadDetail(ref reader, "cached_tokens"u8);
+            }
+            else if (reader.ValueTextEquals("completion_tokens_details"u8) || reader.ValueTextEquals("output_tokens_details"u8))
+            {
+                reasoning = ReadDetail(ref reader, "reasoning_tokens"u8);
             }
             else
             {
@@ -36,36 +40,11 @@ internal static class UsageJson
             }
         }
 
-        return new Usage(prompt, completion, cached);
+        return new Usage(prompt, completion, cached, reasoning);
     }
 
-    private static long ReadCachedTokens(ref Utf8JsonReader reader)
-    {
-        reader.Read();
-        if (reader.TokenType != JsonTokenType.StartObject)
-        {
-            reader.Skip();
-            return -1;
-        }
-
-        long cached = -1;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            if (reader.ValueTextEquals("cached_tokens"u8))
-            {
-                cached = ReadCount(ref reader);
-            }
-            else
-            {
-                reader.Read();
-                reader.Skip();
-            }
-        }
-
-        return cached;
-    }
-
-    private static long ReadCount(ref Utf8JsonReader reader)
+    /// <summary>Reads the value after a property name: a count in [0, 2^63), else -1 (the value is skipped).</summary>
+    public static long ReadCount(ref Utf8JsonReader reader)
     {
         reader.Read();
         if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value) && value >= 0)
@@ -75,5 +54,32 @@ internal static class UsageJson
 
         reader.Skip();
         return -1;
+    }
+
+    /// <summary>Reads a <c>*_details</c> object after its property name and returns its <paramref name="name"/> count.</summary>
+    private static long ReadDetail(ref Utf8JsonReader reader, ReadOnlySpan<byte> name)
+    {
+        reader.Read();
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return -1;
+        }
+
+        long count = -1;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals(name))
+            {
+                count = ReadCount(ref reader);
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        return count;
     }
 }

@@ -33,8 +33,8 @@ internal readonly record struct InspectedRequest(string? Model, bool IsStream, b
             return Uninspected;
         }
 
-        // The Responses API always reports usage; its requests are never rewritten (SPEC §1.3).
-        var upstream = endpoint == MeteredEndpoint.Responses ? original : UsageRequestRewriter.Rewrite(original, body);
+        // The Responses and Messages APIs always report usage; their requests are never rewritten (SPEC §1.3).
+        var upstream = endpoint.ForcesUsage() ? UsageRequestRewriter.Rewrite(original, body) : original;
         SetBody(request, upstream, lengthChanged: upstream.Length != original.Length);
         return new InspectedRequest(body.Model, body.Stream, body.ClientWantsUsage);
     }

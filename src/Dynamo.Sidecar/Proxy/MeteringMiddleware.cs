@@ -7,7 +7,7 @@ using Microsoft.Net.Http.Headers;
 namespace Dynamo.Sidecar.Proxy;
 
 /// <summary>
-/// Runs in YARP's proxy pipeline: for a metered OpenAI request it reads the body, forces usage on
+/// Runs in YARP's proxy pipeline: for a metered request it reads the body, forces usage on
 /// streams, opens the request's accounting, and closes it on every path once forwarding ends.
 /// </summary>
 internal sealed class MeteringMiddleware(
@@ -39,7 +39,7 @@ internal sealed class MeteringMiddleware(
         }
 
         var meter = new RequestMeter(metrics, time, modelLabels.LabelFor(request.Model), endpoint, request.IsStream);
-        var exchange = new MeteredExchange(meter, removeUsageChunk: request.IsStream && !request.ClientWantsUsage);
+        var exchange = new MeteredExchange(meter, removeUsageChunk: request.IsStream && !request.ClientWantsUsage && endpoint.ForcesUsage());
         context.Features.Set(exchange);
         // An encoded response could not be read; the worker compresses only when asked to.
         context.Request.Headers.Remove(HeaderNames.AcceptEncoding);

@@ -14,6 +14,7 @@ namespace Dynamo.Sidecar.Proxy;
 internal sealed class MeteringResponseTransform(IOptions<SidecarOptions> options, ILogger<MeteringResponseTransform> logger) : ITransformProvider
 {
     private readonly int _maxEventBytes = options.Value.MaxInspectedEventBytes;
+    private readonly bool _anthropicInputIncludesCached = options.Value.Metering.AnthropicInputIncludesCached;
     private int _encodedBodyLogged;
 
     public void ValidateRoute(TransformRouteValidationContext context)
@@ -61,7 +62,7 @@ internal sealed class MeteringResponseTransform(IOptions<SidecarOptions> options
         Stream metered;
         if (isEventStream)
         {
-            var observer = new StreamedResponseMeter(exchange.Meter, exchange.RemoveUsageChunk);
+            var observer = new StreamedResponseMeter(exchange.Meter, exchange.RemoveUsageChunk, _anthropicInputIncludesCached);
             context.HttpContext.Response.RegisterForDispose(observer);
             metered = new SseMeteringStream(upstream, observer, _maxEventBytes);
             exchange.StreamInspected = true;
@@ -72,7 +73,7 @@ internal sealed class MeteringResponseTransform(IOptions<SidecarOptions> options
         }
         else
         {
-            metered = new UnaryMeteringStream(upstream, exchange.Meter, _maxEventBytes);
+            metered = new UnaryMeteringStream(upstream, exchange.Meter, _maxEventBytes, _anthropicInputIncludesCached);
         }
 
         var replacement = new StreamContent(metered);

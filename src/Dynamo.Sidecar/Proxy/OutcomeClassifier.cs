@@ -29,18 +29,27 @@ internal static class OutcomeClassifier
                 // YARP's activity timer cancelled the body read: the worker went silent mid-response.
                 // A worker that cut the connection fails the read with an IOException instead.
                 return RequestOutcome.ResponseTimeout;
+            case ForwarderError.ResponseBodyDestination when exchange.Meter.StreamError is { } reported:
+                // The worker reported an error in its stream, then cut it: the error it named is the cause.
+                return reported;
             default:
                 return RequestOutcome.Internal;
         }
 
         var outcome = RequestOutcome.FromStatusCode(context.Response.StatusCode);
-        if (outcome.IsSuccess && exchange.StreamInspected && !exchange.Meter.EndedWell)
+        if (!outcome.IsSuccess || !exchange.StreamInspected)
         {
-            // The worker closed the stream cleanly but before its end: a crash or a restart mid-generation.
-            return RequestOutcome.Internal;
+            return outcome;
         }
 
-        return outcome;
+        // An error the worker wrote into its 200 stream decides, even when [DONE] followed it.
+        if (exchange.Meter.StreamError is { } streamError)
+        {
+            return streamError;
+        }
+
+        // The worker closed the stream cleanly but before its end: a crash or a restart mid-generation.
+        return exchange.Meter.EndedWell ? outcome : RequestOutcome.Internal;
     }
 
     // YARP wraps Kestrel's exception: an AggregateException of the read and the copy that failed with it.

@@ -1,4 +1,5 @@
 using Dynamo.Sidecar.IntegrationTests.Support;
+using Dynamo.Sidecar.Testing.Workers;
 using Microsoft.Extensions.Options;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
@@ -8,7 +9,7 @@ namespace Dynamo.Sidecar.IntegrationTests.Admin;
 /// <summary><c>Sidecar:Metrics:ConstantLabels</c>: on every <c>dynamo_frontend_*</c> sample of the admin <c>/metrics</c>, on no process metric.</summary>
 public sealed class ConstantLabelsTests
 {
-    private static readonly VllmStream Stream = new("qwen3", [" The", " sky"], PromptTokens: 9, CachedTokens: 4);
+    private static readonly WorkerStream Stream = VllmStream.Chat(new Generation("qwen3", [" The", " sky"], PromptTokens: 9, CachedTokens: 4));
 
     [Fact]
     public async Task Every_sidecar_sample_carries_the_constant_labels_and_the_process_metrics_do_not()
@@ -18,7 +19,7 @@ public sealed class ConstantLabelsTests
         worker.Given(Request.Create().WithPath("/v1/models").UsingGet())
             .RespondWith(Response.Create().WithBody("""{"object":"list","data":[{"id":"qwen3","max_model_len":4096}]}"""));
         worker.Given(Request.Create().WithPath("/v1/chat/completions").UsingPost())
-            .RespondWith(Response.Create().WithHeader("Content-Type", "text/event-stream; charset=utf-8").WithBody(Stream.Full));
+            .RespondWith(Response.Create().WithHeader("Content-Type", "text/event-stream; charset=utf-8").WithBody(Stream.Body));
         worker.Given(Request.Create().WithPath("/v1/completions").UsingPost())
             .RespondWith(Response.Create().WithStatusCode(429).WithBody("""{"error":{"message":"busy","code":429}}"""));
         await using var sidecar = await SidecarHost.StartAsync(

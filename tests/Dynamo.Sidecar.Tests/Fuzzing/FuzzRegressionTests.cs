@@ -1,4 +1,5 @@
 using Dynamo.Sidecar.Metering;
+using Dynamo.Sidecar.Testing.Workers;
 using Dynamo.Sidecar.Tests.Support;
 
 namespace Dynamo.Sidecar.Tests.Fuzzing;
@@ -9,6 +10,8 @@ namespace Dynamo.Sidecar.Tests.Fuzzing;
 /// </summary>
 public class FuzzRegressionTests
 {
+    private static readonly VllmStream ChatChunks = new(MeteredStream.Model);
+
     /// <summary>
     /// D1 (SPEC §4: a malformed event or non-JSON data is forwarded unchanged and skipped by the meter).
     /// The data of this event is a usage-only object followed by a second data line, which together are not

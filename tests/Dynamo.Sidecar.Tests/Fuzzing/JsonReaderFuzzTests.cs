@@ -179,7 +179,7 @@ public class JsonReaderFuzzTests
             return Usage.None;
         }
 
-        long prompt = -1, completion = -1, cached = -1;
+        long prompt = -1, completion = -1, cached = -1, reasoning = -1;
         foreach (var property in usage.EnumerateObject())
         {
             if (property.NameEquals("prompt_tokens") || property.NameEquals("input_tokens"))
@@ -192,21 +192,34 @@ public class JsonReaderFuzzTests
             }
             else if (property.NameEquals("prompt_tokens_details") || property.NameEquals("input_tokens_details"))
             {
-                cached = -1;
-                if (property.Value.ValueKind == JsonValueKind.Object)
+                cached = Detail(property.Value, "cached_tokens");
+            }
+            else if (property.NameEquals("completion_tokens_details") || property.NameEquals("output_tokens_details"))
+            {
+                // SPEC §2 reasoning_tokens.
+                reasoning = Detail(property.Value, "reasoning_tokens");
+            }
+        }
+
+        return new Usage(prompt, completion, cached, reasoning);
+    }
+
+    /// <summary>A <c>*_details</c> object's count (last one wins), -1 when it has none.</summary>
+    private static long Detail(JsonElement details, string name)
+    {
+        var count = -1L;
+        if (details.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var detail in details.EnumerateObject())
+            {
+                if (detail.NameEquals(name))
                 {
-                    foreach (var detail in property.Value.EnumerateObject())
-                    {
-                        if (detail.NameEquals("cached_tokens"))
-                        {
-                            cached = Count(detail.Value);
-                        }
-                    }
+                    count = Count(detail.Value);
                 }
             }
         }
 
-        return new Usage(prompt, completion, cached);
+        return count;
     }
 
     private static long Count(JsonElement value) => SseOracle.IsCount(value) ? value.GetInt64() : -1;

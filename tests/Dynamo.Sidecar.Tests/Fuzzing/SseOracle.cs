@@ -133,13 +133,32 @@ internal static class SseOracle
             }
         }
 
-        if (choices is not { ValueKind: JsonValueKind.Array } c || c.GetArrayLength() != 0 || lastUsage is not { ValueKind: JsonValueKind.Object } u)
+        if (choices is not { ValueKind: JsonValueKind.Array } c || c.GetArrayLength() != 0 || lastUsage is not { ValueKind: JsonValueKind.Object } u
+            || ReportsAnError(root))
         {
             return false;
         }
 
         usage = u;
         return true;
+    }
+
+    /// <summary>
+    /// SPEC §2: a top-level <c>error</c> (an object; TGI writes a non-empty string) makes the event an error that
+    /// reaches the client unchanged, whatever else it holds. Duplicate names: the last one counts.
+    /// </summary>
+    private static bool ReportsAnError(JsonElement root)
+    {
+        JsonElement? error = null;
+        foreach (var property in root.EnumerateObject())
+        {
+            if (property.NameEquals("error"))
+            {
+                error = property.Value;
+            }
+        }
+
+        return error is { ValueKind: JsonValueKind.Object } || (error is { ValueKind: JsonValueKind.String } s && !s.ValueEquals(string.Empty));
     }
 
     public static bool IsCount(JsonElement? value) =>

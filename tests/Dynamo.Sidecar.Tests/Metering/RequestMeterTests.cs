@@ -14,10 +14,11 @@ public class RequestMeterTests
 
     private MetricsScrape Scrape() => MetricsScrape.Of(_metrics.Registry);
 
-    private static ChunkFacts Content(int choices = 1, Usage? usage = null) => new() { OutputChoices = choices, Usage = usage ?? Usage.None };
+    private static ChunkFacts Content(int choices = 1, Usage? usage = null, int index = 0) =>
+        new() { OutputChoices = choices, ChoiceIndex = choices <= 1 ? index : -1, Usage = usage ?? Usage.None };
 
-    private static ChunkFacts UsageOnly(long prompt, long completion, long cached = -1) =>
-        new() { IsUsageOnly = true, Usage = new Usage(prompt, completion, cached) };
+    private static ChunkFacts UsageOnly(long prompt, long completion, long cached = -1, long reasoning = -1) =>
+        new() { IsUsageOnly = true, ChoiceIndex = -1, Usage = new Usage(prompt, completion, cached, reasoning) };
 
     public static TheoryData<string> Outcomes => new() { "success", "validation", "not_found", "overload", "cancelled-499", "disconnected", "unavailable", "response_timeout", "internal", "not_implemented" };
 
@@ -374,15 +375,16 @@ public class RequestMeterTests
         Assert.Equal(6, Scrape().Value("output_tokens_total", ("model", "m")));
         Assert.Equal((4, 0.5), Scrape().Histogram("inter_token_latency_seconds"));
 
-        // A running total that does not move adds no token and no ITL observation.
+        // A usage that does not grow is no running total (SPEC §2): the chunk counts one token per choice with output.
         _time.AdvanceSeconds(0.5);
         meter.OnChunkInOwnRead(new ChunkFacts { OutputChoices = 1, Usage = new Usage(10, 6, -1) });
-        Assert.Equal(6, Scrape().Value("output_tokens_total", ("model", "m")));
-        Assert.Equal(4, Scrape().Histogram("inter_token_latency_seconds").Count);
+        Assert.Equal(7, Scrape().Value("output_tokens_total", ("model", "m")));
+        Assert.Equal((5, 1.0), Scrape().Histogram("inter_token_latency_seconds"));
 
         meter.OnChunkInOwnRead(new ChunkFacts { Finished = true, Usage = new Usage(10, 7, -1) });
         meter.Complete(RequestOutcome.Success);
         Assert.Equal(7, Scrape().Value("output_tokens_total", ("model", "m")));
+        Assert.Equal((1, 7), Scrape().Histogram("output_sequence_tokens"));
         Assert.True(meter.EndedWell);
     }
 
@@ -430,7 +432,7 @@ public class RequestMeterTests
 
         var text = MetricsScrape.Of(metrics.Registry).Text;
         var names = text.Split('\n').Where(l => l.StartsWith("# TYPE ", StringComparison.Ordinal)).Select(l => l.Split(' ')[2]).ToList();
-        Assert.Equal(16, names.Count);
+        Assert.Equal(19, names.Count);
         Assert.All(names, n => Assert.StartsWith("llm_", n, StringComparison.Ordinal));
         Assert.DoesNotContain("dynamo_frontend", text, StringComparison.Ordinal);
     }
@@ -460,4 +462,235 @@ public class RequestMeterTests
         Assert.Equal(inputBuckets, Les(scrape, "cached_sequence_length"));
         Assert.Equal(["0", "100", "210", "430", "880", "1800", "3700", "7600", "16000", "32000", "+Inf"], Les(scrape, "output_sequence_tokens"));
     }
+
+    [Fact]
+    public void NewFamilies_HaveDynamosBuckets()
+    {
+        var chat = Meter();
+        chat.OnChunkInOwnRead(UsageOnly(1, 1, cached: 1, reasoning: 1));
+        chat.Complete(RequestOutcome.Success);
+        Meter(isStream: false, endpoint: MeteredEndpoint.Embeddings).Complete(RequestOutcome.Success);
+        var scrape = Scrape();
+
+        Assert.Equal(["0", "100", "210", "430", "870", "1800", "3600", "7400", "15000", "31000", "63000", "130000", "+Inf"], Les(scrape, "cached_tokens"));
+        Assert.Equal(["0", "100", "210", "430", "880", "1800", "3700", "7600", "16000", "32000", "+Inf"], Les(scrape, "reasoning_tokens"));
+        // Dynamo's generate_log_buckets(0.001, 10, 14), which the SPEC writes as "0, 0.002, 0.0041, … 4.9, 10".
+        Assert.Equal(["0", "0.002", "0.0041", "0.0084", "0.017", "0.035", "0.07", "0.14", "0.29", "0.59", "1.2", "2.4", "4.9", "10", "+Inf"], Les(scrape, "embedding_latency_seconds"));
+    }
+
+    [Fact]
+    public void CachedTokens_IsTheSameObservationAsCachedSequenceLength_OncePerRequest()
+    {
+        var stream = Meter();
+        stream.OnChunkInOwnRead(UsageOnly(500, 3, cached: 256));
+        stream.Complete(RequestOutcome.Success);
+        var unary = Meter(isStream: false);
+        unary.OnUnaryUsage(new Usage(40, 2, 0));
+        unary.Complete(RequestOutcome.Success);
+        var notReported = Meter();
+        notReported.OnChunkInOwnRead(UsageOnly(10, 2));
+        notReported.Complete(RequestOutcome.Success);
+
+        var scrape = Scrape();
+        Assert.Equal((2, 256), scrape.Histogram("cached_tokens"));
+        Assert.Equal(scrape.Histogram("cached_sequence_length"), scrape.Histogram("cached_tokens"));
+        Assert.Equal(1, scrape.Bucket("cached_tokens", "0"));
+        Assert.Equal(1, scrape.Bucket("cached_tokens", "210"));
+        Assert.Equal(2, scrape.Bucket("cached_tokens", "430"));
+    }
+
+    [Fact]
+    public void ReasoningTokens_ObservedOncePerRequest_OnlyWhenReported()
+    {
+        var stream = Meter();
+        stream.OnChunkInOwnRead(Content());
+        stream.OnChunkInOwnRead(UsageOnly(10, 300, reasoning: 250));
+        stream.Complete(RequestOutcome.Success);
+        var responses = Meter(isStream: false, endpoint: MeteredEndpoint.Responses);
+        responses.OnUnaryUsage(new Usage(9, 4, 3, ReasoningTokens: 0));
+        responses.Complete(RequestOutcome.Success);
+        var without = Meter();
+        without.OnChunkInOwnRead(UsageOnly(10, 2));
+        without.Complete(RequestOutcome.Success);
+        var embeddings = Meter(isStream: false, endpoint: MeteredEndpoint.Embeddings);
+        embeddings.OnUnaryUsage(new Usage(8, -1, -1, ReasoningTokens: 5));
+        embeddings.Complete(RequestOutcome.Success);
+
+        var scrape = Scrape();
+        Assert.Equal((2, 250), scrape.Histogram("reasoning_tokens"));
+        Assert.Equal(1, scrape.Bucket("reasoning_tokens", "100"));
+        Assert.Equal(2, scrape.Bucket("reasoning_tokens", "430"));
+    }
+
+    [Fact]
+    public void EmbeddingLatency_IsObservedForEmbeddingsOnly_FromAcceptedToTheEnd()
+    {
+        var embeddings = Meter(isStream: false, endpoint: MeteredEndpoint.Embeddings);
+        var chat = Meter(isStream: false);
+        _time.AdvanceSeconds(0.03);
+        embeddings.OnResponseStarted();
+        embeddings.OnUnaryUsage(new Usage(8, -1, -1));
+        embeddings.Complete(RequestOutcome.Success);
+        chat.Complete(RequestOutcome.Success);
+        var failed = Meter(isStream: false, endpoint: MeteredEndpoint.Embeddings);
+        _time.AdvanceSeconds(5);
+        failed.Complete(RequestOutcome.FromStatusCode(503));
+
+        var scrape = Scrape();
+        Assert.Equal((2, 5.03), (scrape.Histogram("embedding_latency_seconds").Count, Math.Round(scrape.Histogram("embedding_latency_seconds").Sum, 9)));
+        Assert.Equal(0, scrape.Bucket("embedding_latency_seconds", "0.017"));
+        Assert.Equal(1, scrape.Bucket("embedding_latency_seconds", "0.035"));
+        Assert.Equal(1, scrape.Bucket("embedding_latency_seconds", "4.9"));
+        Assert.Equal(2, scrape.Bucket("embedding_latency_seconds", "10"));
+        Assert.Equal(3, scrape.Histogram("request_duration_seconds").Count);
+    }
+
+    [Fact]
+    public void StreamError_TheFirstOneReportedIsTheOutcome()
+    {
+        var meter = Meter();
+        meter.OnChunkInOwnRead(Content());
+        Assert.Null(meter.StreamError);
+
+        meter.OnChunkInOwnRead(new ChunkFacts { ChoiceIndex = -1, ErrorStatusCode = 529, Usage = Usage.None });
+        meter.OnChunkInOwnRead(new ChunkFacts { ChoiceIndex = -1, ErrorStatusCode = 400, Usage = Usage.None });
+        meter.OnDone();
+
+        Assert.True(meter.EndedWell);
+        Assert.Equal(new RequestOutcome("overload"), meter.StreamError);
+    }
+
+    [Fact]
+    public void UsageThatDoesNotGrow_OllamaZerosOnEveryChunk_CountsOneTokenPerChoice_TheFinalUsageGivesTheTotal()
+    {
+        var zeros = new Usage(0, 0, -1);
+        var meter = Meter();
+        meter.OnChunkInOwnRead(Content(choices: 0, usage: zeros));
+        meter.OnChunkInOwnRead(Content(usage: zeros));
+        Assert.Equal(1, Scrape().Value("output_tokens_total", ("model", "m")));
+        _time.AdvanceSeconds(0.25);
+        meter.OnChunkInOwnRead(Content(usage: zeros));
+        _time.AdvanceSeconds(0.25);
+        meter.OnChunkInOwnRead(Content(usage: zeros));
+        Assert.Equal(3, Scrape().Value("output_tokens_total", ("model", "m")));
+        Assert.Equal((2, 0.5), Scrape().Histogram("inter_token_latency_seconds"));
+
+        meter.OnChunkInOwnRead(UsageOnly(21, 4));
+        meter.Complete(RequestOutcome.Success);
+
+        var scrape = Scrape();
+        Assert.Equal(4, scrape.Value("output_tokens_total", ("model", "m")));
+        Assert.Equal((1, 4), scrape.Histogram("output_sequence_tokens"));
+        Assert.Equal((1, 21), scrape.Histogram("input_sequence_tokens"));
+    }
+
+    [Fact]
+    public void UsageThatNeverGrew_CutStream_OslIsTheLiveCount()
+    {
+        var meter = Meter();
+        meter.OnChunkInOwnRead(Content(usage: new Usage(0, 0, -1)));
+        meter.OnChunkInOwnRead(Content(usage: new Usage(0, 0, -1)));
+        meter.Complete(RequestOutcome.Disconnected);
+
+        var scrape = Scrape();
+        Assert.Equal(2, scrape.Value("output_tokens_total", ("model", "m")));
+        Assert.Equal((1, 2), scrape.Histogram("output_sequence_tokens"));
+    }
+
+    [Fact]
+    public void PerChoiceRunningCounts_NIsTwo_LiveCountItlAndTopUpAreExact()
+    {
+        // vLLM, n=2, continuous_usage_stats: each chunk carries one choice and that choice's own running count.
+        var meter = Meter();
+        meter.OnChunkInOwnRead(Content(index: 0, usage: new Usage(7, 1, -1)));
+        _time.AdvanceSeconds(0.5);
+        meter.OnChunkInOwnRead(Content(index: 1, usage: new Usage(7, 2, -1)));
+        Assert.Equal(3, Scrape().Value("output_tokens_total", ("model", "m")));
+        _time.AdvanceSeconds(0.5);
+        meter.OnChunkInOwnRead(Content(index: 0, usage: new Usage(7, 2, -1)));
+        _time.AdvanceSeconds(0.5);
+        meter.OnChunkInOwnRead(Content(index: 1, usage: new Usage(7, 5, -1)));
+        Assert.Equal(7, Scrape().Value("output_tokens_total", ("model", "m")));
+        // 2 tokens in 0.5 s, 1 in 0.5 s, 3 in 0.5 s: one observation per token.
+        Assert.Equal((6, 1.5), Scrape().Histogram("inter_token_latency_seconds"));
+
+        meter.OnChunkInOwnRead(new ChunkFacts { ChoiceIndex = 0, Finished = true, Usage = new Usage(7, 2, -1) });
+        meter.OnChunkInOwnRead(UsageOnly(7, 7));
+        meter.Complete(RequestOutcome.Success);
+
+        var scrape = Scrape();
+        Assert.Equal(7, scrape.Value("output_tokens_total", ("model", "m")));
+        Assert.Equal((1, 7), scrape.Histogram("output_sequence_tokens"));
+        Assert.Equal((1, 7), scrape.Histogram("input_sequence_tokens"));
+    }
+
+    [Fact]
+    public void PerChoiceRunningCounts_WithoutAFinalUsage_OslIsTheirSum()
+    {
+        var meter = Meter();
+        meter.OnChunkInOwnRead(Content(index: 0, usage: new Usage(7, 3, -1)));
+        meter.OnChunkInOwnRead(Content(index: 1, usage: new Usage(7, 4, -1)));
+        meter.Complete(RequestOutcome.Success);
+
+        var scrape = Scrape();
+        Assert.Equal(7, scrape.Value("output_tokens_total", ("model", "m")));
+        Assert.Equal((1, 7), scrape.Histogram("output_sequence_tokens"));
+    }
+
+    [Fact]
+    public void ChoiceIndexBeyondTheTrackedOnes_CountsOneTokenPerChoice()
+    {
+        var meter = Meter();
+        meter.OnChunkInOwnRead(Content(index: UsageTally.TrackedChoices, usage: new Usage(7, 5, -1)));
+        meter.OnChunkInOwnRead(Content(index: UsageTally.TrackedChoices, usage: new Usage(7, 9, -1)));
+        Assert.Equal(2, Scrape().Value("output_tokens_total", ("model", "m")));
+
+        meter.OnChunkInOwnRead(UsageOnly(7, 9));
+        meter.Complete(RequestOutcome.Success);
+        Assert.Equal(9, Scrape().Value("output_tokens_total", ("model", "m")));
+    }
+
+    [Fact]
+    public void SeveralUsageOnlyChunks_LlamaCppNIsTwo_OutputAddsUp_PromptAndCachedCountOnce()
+    {
+        var meter = Meter();
+        meter.OnChunkInOwnRead(Content(index: 0));
+        meter.OnChunkInOwnRead(Content(index: 1));
+        meter.OnChunkInOwnRead(UsageOnly(12, 5, cached: 8));
+        meter.OnChunkInOwnRead(UsageOnly(12, 3, cached: 8));
+        meter.Complete(RequestOutcome.Success);
+
+        var scrape = Scrape();
+        Assert.Equal(8, scrape.Value("output_tokens_total", ("model", "m")));
+        Assert.Equal((1, 8), scrape.Histogram("output_sequence_tokens"));
+        Assert.Equal((1, 12), scrape.Histogram("input_sequence_tokens"));
+        Assert.Equal((1, 8), scrape.Histogram("cached_sequence_length"));
+    }
+
+    [Fact]
+    public void RequestTotalUsage_ALaterOneReplacesTheEarlier_NeverAdded()
+    {
+        // Anthropic: message_start reports output 1, message_delta the cumulative 3.
+        var meter = Meter(endpoint: MeteredEndpoint.AnthropicMessages);
+        meter.OnChunkInOwnRead(new ChunkFacts { ChoiceIndex = -1, UsageIsRequestTotal = true, Usage = new Usage(30, 1, 20) });
+        meter.OnChunkInOwnRead(new ChunkFacts { ChoiceIndex = -1, OutputChoices = 1, Usage = Usage.None });
+        meter.OnChunkInOwnRead(new ChunkFacts { ChoiceIndex = -1, OutputChoices = 1, Usage = Usage.None });
+        meter.OnChunkInOwnRead(new ChunkFacts { ChoiceIndex = -1, UsageIsRequestTotal = true, Usage = new Usage(30, 3, 20) });
+        meter.Complete(RequestOutcome.Success);
+
+        var scrape = Scrape();
+        Assert.Equal(1, scrape.Value("requests_started_total", ("model", "m"), ("endpoint", "anthropic_messages"), ("request_type", "stream")));
+        Assert.Equal(3, scrape.Value("output_tokens_total", ("model", "m")));
+        Assert.Equal((1, 3), scrape.Histogram("output_sequence_tokens"));
+        Assert.Equal((1, 30), scrape.Histogram("input_sequence_tokens"));
+        Assert.Equal((1, 20), scrape.Histogram("cached_tokens"));
+    }
+
+    private static string[] Les(MetricsScrape scrape, string name) => [.. scrape.Series
+        .Where(k => k.StartsWith(MetricsScrape.Prefix + name + "_bucket{", StringComparison.Ordinal))
+        .Select(k =>
+        {
+            var start = k.IndexOf("le=\"", StringComparison.Ordinal) + 4;
+            return k[start..k.IndexOf('"', start)];
+        })];
 }

@@ -113,4 +113,40 @@ public class UnaryMeteringStreamTests
 
         Assert.False(MetricsScrape.Of(_metrics.Registry).Has("input_sequence_tokens_count", ("model", "m")));
     }
+
+    private const string AnthropicMessage = """{"id":"msg_01","type":"message","role":"assistant","model":"claude-x","content":[{"type":"text","text":"Hello there"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":40,"cache_creation_input_tokens":12,"cache_read_input_tokens":300,"output_tokens":9,"service_tier":"standard"}}""";
+
+    [Theory]
+    [InlineData(false, 352)]
+    [InlineData(true, 52)]
+    public async Task AnthropicUnary_IslIncludesTheCacheUnlessTheWorkerCountsItInInput(bool inputIncludesCached, long isl)
+    {
+        var meter = Meter(MeteredEndpoint.AnthropicMessages);
+        using var stream = new UnaryMeteringStream(ChunkedReadStream.InPiecesOf(SseText.Utf8(AnthropicMessage), 17), meter, 1024, inputIncludesCached);
+
+        Assert.Equal(AnthropicMessage, SseText.Text(await SseText.ReadToEndAsync(stream, 5)));
+        meter.Complete(RequestOutcome.Success);
+
+        var scrape = MetricsScrape.Of(_metrics.Registry);
+        Assert.Equal(1, scrape.Value("requests_total", ("model", "m"), ("endpoint", "anthropic_messages"), ("request_type", "unary"), ("status", "success"), ("error_type", "")));
+        Assert.Equal((1, isl), scrape.Histogram("input_sequence_tokens"));
+        Assert.Equal((1, 300), scrape.Histogram("cached_sequence_length"));
+        Assert.Equal((1, 300), scrape.Histogram("cached_tokens"));
+        Assert.Equal((1, 9), scrape.Histogram("output_sequence_tokens"));
+        Assert.Equal(9, scrape.Value("output_tokens_total", ("model", "m")));
+        Assert.Equal((0, 0), scrape.Histogram("time_to_first_token_seconds"));
+    }
+
+    [Fact]
+    public async Task ChatUnary_ReasoningTokens_AreObserved()
+    {
+        const string json = """{"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"4"},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":120,"total_tokens":130,"completion_tokens_details":{"reasoning_tokens":118}}}""";
+        var meter = Meter();
+        using var stream = new UnaryMeteringStream(ChunkedReadStream.InPiecesOf(SseText.Utf8(json), 9), meter, 1024);
+
+        await SseText.ReadToEndAsync(stream);
+        meter.Complete(RequestOutcome.Success);
+
+        Assert.Equal((1, 118), MetricsScrape.Of(_metrics.Registry).Histogram("reasoning_tokens"));
+    }
 }

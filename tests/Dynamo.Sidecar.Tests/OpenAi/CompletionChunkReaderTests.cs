@@ -174,4 +174,69 @@ public class CompletionChunkReaderTests
         Assert.False(facts.IsUsageOnly);
         Assert.Equal(Usage.None, facts.Usage);
     }
+
+    [Theory]
+    [InlineData("\"\"", false)]
+    [InlineData("\"stop\"", true)]
+    [InlineData("\"length\"", true)]
+    [InlineData("null", false)]
+    [InlineData("0", false)]
+    [InlineData("{\"reason\":\"stop\"}", false)]
+    public void OnlyANonEmptyStringFinishReason_IsAFinish(string finishReason, bool finished)
+    {
+        // TGI writes "finish_reason":"" on every chunk until the real one.
+        var facts = Read($$"""{"object":"text_completion","choices":[{"index":0,"text":"a","finish_reason":{{finishReason}}}]}""");
+
+        Assert.Equal(finished, facts.Finished);
+        Assert.Equal(1, facts.OutputChoices);
+    }
+
+    [Theory]
+    [InlineData("""{"choices":[{"index":3,"delta":{"content":"a"}}]}""", 3)]
+    [InlineData("""{"choices":[{"delta":{"content":"a"},"index":1}]}""", 1)]
+    [InlineData("""{"choices":[{"delta":{"content":"a"}}]}""", 0)]
+    [InlineData("""{"choices":[{"index":-1,"delta":{"content":"a"}}]}""", -1)]
+    [InlineData("""{"choices":[{"index":"1","delta":{"content":"a"}}]}""", -1)]
+    [InlineData("""{"choices":[{"index":0,"delta":{"content":"a"}},{"index":1,"delta":{"content":"b"}}]}""", -1)]
+    [InlineData("""{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1}}""", -1)]
+    [InlineData("""{"choices":[7]}""", -1)]
+    [InlineData("""{"usage":null}""", -1)]
+    public void ChoiceIndex_IsTheOnlyChoicesIndex(string json, int index) => Assert.Equal(index, Read(json).ChoiceIndex);
+
+    [Theory]
+    [InlineData("""{"error":{"object":"error","message":"bad","type":"BadRequestError","param":null,"code":400}}""", 400)]
+    [InlineData("""{"error":{"object":"error","message":"x","type":"InternalServerError","param":null,"code":500}}""", 500)]
+    [InlineData("""{"error":{"message":"busy","type":"overloaded_error","code":"529"}}""", 529)]
+    [InlineData("""{"error":{"message":"slow down","type":"rate_limit_error"}}""", 429)]
+    [InlineData("""{"error":{"message":"gone","type":"not_found_error","code":null}}""", 404)]
+    [InlineData("""{"error":{"message":"x","type":"invalid_request_error","code":"context_length_exceeded"}}""", 400)]
+    [InlineData("""{"error":{"message":"x","http_status_code":503}}""", 503)]
+    [InlineData("""{"error":{"message":"x","status_code":"422"}}""", 422)]
+    [InlineData("""{"error":{"code":200,"type":"invalid_request_error"}}""", 400)]
+    [InlineData("""{"error":{"code":600}}""", 500)]
+    [InlineData("""{"error":{}}""", 500)]
+    [InlineData("""{"error":"Request failed during generation: Server error: CUDA out of memory","error_type":"generation"}""", 500)]
+    [InlineData("""{"error":""}""", 0)]
+    [InlineData("""{"error":null,"choices":[{"index":0,"delta":{"content":"a"}}]}""", 0)]
+    [InlineData("""{"error":[1]}""", 0)]
+    [InlineData("""{"choices":[{"index":0,"delta":{"content":"a"},"error":{"code":500}}]}""", 0)]
+    public void TopLevelError_IsReadAsTheStatusItStandsFor(string json, int status) => Assert.Equal(status, Read(json).ErrorStatusCode);
+
+    [Fact]
+    public void ErrorChunkWithEmptyChoicesAndUsage_IsNotTheUsageOnlyChunk()
+    {
+        var facts = Read("""{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2},"error":{"message":"x","code":500}}""");
+
+        Assert.False(facts.IsUsageOnly);
+        Assert.Equal(500, facts.ErrorStatusCode);
+        Assert.Equal(new Usage(3, 2, -1), facts.Usage);
+    }
+
+    [Fact]
+    public void ReasoningTokens_AreReadFromCompletionTokensDetails()
+    {
+        var facts = Read("""{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":20,"completion_tokens_details":{"reasoning_tokens":12}}}""");
+
+        Assert.Equal(new Usage(3, 20, -1, ReasoningTokens: 12), facts.Usage);
+    }
 }

@@ -51,7 +51,8 @@ public class ResponsesEventReaderTests
         var facts = Read("""{"type":"response.completed","sequence_number":9,"response":{"id":"resp_1","object":"response","status":"completed","output":[{"type":"message","content":[{"type":"output_text","text":"Hi","annotations":[]}]}],"usage":{"input_tokens":9,"input_tokens_details":{"cached_tokens":3},"output_tokens":4,"output_tokens_details":{"reasoning_tokens":1},"total_tokens":13}}}""");
 
         Assert.True(facts.Finished);
-        Assert.Equal(new Usage(9, 4, 3), facts.Usage);
+        Assert.Equal(new Usage(9, 4, 3, ReasoningTokens: 1), facts.Usage);
+        Assert.True(facts.UsageIsRequestTotal);
         Assert.Equal(0, facts.OutputChoices);
         Assert.False(facts.IsUsageOnly);
     }
@@ -72,7 +73,21 @@ public class ResponsesEventReaderTests
 
         Assert.False(facts.Finished);
         Assert.False(facts.Usage.IsReported);
+        Assert.Equal(500, facts.ErrorStatusCode);
     }
+
+    [Theory]
+    [InlineData("""{"type":"response.failed","sequence_number":7,"response":{"status":"failed","error":{"code":"rate_limit_exceeded","message":"x"}}}""", 500)]
+    [InlineData("""{"response":{"status":"failed","error":{"code":429,"message":"x"}},"type":"response.failed"}""", 429)]
+    [InlineData("""{"type":"response.failed","response":{"status":"failed","error":null}}""", 500)]
+    [InlineData("""{"type":"error","code":"ERR_SOMETHING","message":"x","param":null,"sequence_number":3}""", 500)]
+    [InlineData("""{"type":"error","code":"503","message":"x"}""", 503)]
+    [InlineData("""{"type":"error","error":{"type":"invalid_request_error","message":"x"}}""", 400)]
+    [InlineData("""{"error":{"object":"error","message":"x","type":"BadRequestError","code":400}}""", 400)]
+    [InlineData("""{"type":"response.completed","response":{"status":"completed","error":null,"usage":{"input_tokens":1,"output_tokens":1}}}""", 0)]
+    [InlineData("""{"type":"response.output_text.delta","delta":"error","code":500}""", 0)]
+    [InlineData("""{"type":"response.in_progress","response":{"error":{"code":500}}}""", 0)]
+    public void FailedAndErrorEvents_AreStreamErrors(string json, int status) => Assert.Equal(status, Read(json).ErrorStatusCode);
 
     [Fact]
     public void UsageOutsideTheResponseObject_IsIgnored()

@@ -130,7 +130,7 @@ public class UnaryUsageReaderTests
     {
         const string json = """{"id":"resp_1","object":"response","status":"completed","output":[{"type":"message","role":"assistant","content":[{"type":"output_text","text":"Hi there","annotations":[]}]}],"usage":{"input_tokens":9,"input_tokens_details":{"cached_tokens":3},"output_tokens":4,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":13}}""";
 
-        Assert.Equal(new Usage(9, 4, 3), FeedInPiecesOf(json, 11));
+        Assert.Equal(new Usage(9, 4, 3, ReasoningTokens: 0), FeedInPiecesOf(json, 11));
     }
 
     [Fact]

@@ -20,19 +20,21 @@ public class UsageJsonTests
     [InlineData("""{"prompt_tokens_details":{"audio_tokens":0,"cached_tokens":4},"completion_tokens":5,"prompt_tokens":12}""", 12, 5, 4)]
     [InlineData("""{"prompt_tokens":12,"completion_tokens":5,"prompt_tokens_details":null}""", 12, 5, -1)]
     [InlineData("""{"prompt_tokens":12,"completion_tokens":5,"prompt_tokens_details":{}}""", 12, 5, -1)]
-    [InlineData("""{"input_tokens":9,"input_tokens_details":{"cached_tokens":3},"output_tokens":4,"output_tokens_details":{"reasoning_tokens":1},"total_tokens":13}""", 9, 4, 3)]
+    [InlineData("""{"input_tokens":9,"input_tokens_details":{"cached_tokens":3},"output_tokens":4,"output_tokens_details":{"reasoning_tokens":1},"total_tokens":13}""", 9, 4, 3, 1)]
     [InlineData("""{"prompt_tokens":8,"total_tokens":8}""", 8, -1, -1)]
     [InlineData("""{"completion_tokens":0}""", -1, 0, -1)]
     [InlineData("""{"prompt_tokens":-1,"completion_tokens":1.5}""", -1, -1, -1)]
     [InlineData("""{"prompt_tokens":"12","completion_tokens":null}""", -1, -1, -1)]
     [InlineData("""{"prompt_tokens":99999999999999999999,"completion_tokens":3}""", -1, 3, -1)]
-    [InlineData("""{"completion_tokens_details":{"reasoning_tokens":3,"cached_tokens":7},"prompt_tokens":1}""", 1, -1, -1)]
+    [InlineData("""{"completion_tokens_details":{"reasoning_tokens":3,"cached_tokens":7},"prompt_tokens":1}""", 1, -1, -1, 3)]
+    [InlineData("""{"completion_tokens":9,"completion_tokens_details":{"reasoning_tokens":"3"},"prompt_tokens_details":{"reasoning_tokens":2}}""", -1, 9, -1)]
+    [InlineData("""{"completion_tokens_details":{"reasoning_tokens":3},"completion_tokens_details":null}""", -1, -1, -1)]
     [InlineData("""{}""", -1, -1, -1)]
-    public void ReadsAllSpellings(string json, long prompt, long completion, long cached)
+    public void ReadsAllSpellings(string json, long prompt, long completion, long cached, long reasoning = -1)
     {
         var (usage, after, consumed) = Read(json);
 
-        Assert.Equal(new Usage(prompt, completion, cached), usage);
+        Assert.Equal(new Usage(prompt, completion, cached, reasoning), usage);
         Assert.Equal(JsonTokenType.EndObject, after);
         Assert.Equal(json.Length, consumed);
     }
