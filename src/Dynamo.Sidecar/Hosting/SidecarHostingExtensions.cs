@@ -1,4 +1,5 @@
 using Dynamo.Sidecar.Admin;
+using Dynamo.Sidecar.Attribution;
 using Dynamo.Sidecar.Metering;
 using Dynamo.Sidecar.Proxy;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -39,6 +40,7 @@ public static class SidecarHostingExtensions
         services.AddSingleton<WorkerReadinessProbe>();
         services.AddSingleton<AdminServer>();
         services.AddHostedService(sp => sp.GetRequiredService<AdminServer>());
+        builder.AddSidecarObservability();
 
         var proxy = services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"));
         if (builder.Configuration.GetValue($"{SidecarOptions.SectionName}:{nameof(SidecarOptions.MeteringEnabled)}", true))

@@ -19,6 +19,8 @@ internal sealed class RequestMeter
 
     private const long NoRead = long.MinValue;
 
+    private static readonly Exemplar.LabelKey TraceIdKey = Exemplar.Key("trace_id");
+
     private readonly SidecarMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly long _acceptedAt;
@@ -40,6 +42,10 @@ internal sealed class RequestMeter
     private Usage _usage = Usage.None;
     private bool _endedWell;
     private bool _completed;
+
+    // Kept only for RequestSummary and exemplars: request-end observers that are off cost nothing.
+    private long _firstContentAt = NoRead;
+    private long _endedAt;
 
     public RequestMeter(SidecarMetrics metrics, TimeProvider time, string model, MeteredEndpoint endpoint, bool isStream)
     {
@@ -68,6 +74,12 @@ internal sealed class RequestMeter
 
     /// <summary>The worker ended the stream the way a finished generation ends (SPEC §2).</summary>
     public bool EndedWell => _endedWell;
+
+    /// <summary>
+    /// The trace id of a sampled trace the request belongs to, when exemplars are on: its TTFT, duration and
+    /// output-token observations carry it. Null (the default) records them exactly as without exemplars.
+    /// </summary>
+    public string? ExemplarTraceId { get; set; }
 
     private string RequestType => IsStream ? "stream" : "unary";
 
@@ -159,15 +171,16 @@ internal sealed class RequestMeter
         {
             if (_usage.CompletionTokens >= 0)
             {
-                _metrics.OutputSequenceTokens.WithLabels(model).Observe(_usage.CompletionTokens);
+                _metrics.OutputSequenceTokens.WithLabels(model).Observe(_usage.CompletionTokens, TraceExemplar());
             }
             else if (_liveTokens > 0)
             {
-                _metrics.OutputSequenceTokens.WithLabels(model).Observe(_liveTokens);
+                _metrics.OutputSequenceTokens.WithLabels(model).Observe(_liveTokens, TraceExemplar());
             }
         }
 
-        _metrics.Duration.WithLabels(model).Observe(_time.GetElapsedTime(_acceptedAt).TotalSeconds);
+        _endedAt = _time.GetTimestamp();
+        _metrics.Duration.WithLabels(model).Observe(_time.GetElapsedTime(_acceptedAt, _endedAt).TotalSeconds, TraceExemplar());
         var endpoint = Endpoint.Label();
         _metrics.Requests.WithLabels(model, endpoint, RequestType, outcome.Status, outcome.ErrorType).Inc();
         if (outcome.ClientDisconnected)
@@ -192,7 +205,8 @@ internal sealed class RequestMeter
         {
             _sawContent = true;
             _lastContentAt = _readAt;
-            _metrics.TimeToFirstToken.WithLabels(Model).Observe(_time.GetElapsedTime(_acceptedAt, _readAt).TotalSeconds);
+            _firstContentAt = _readAt;
+            _metrics.TimeToFirstToken.WithLabels(Model).Observe(_time.GetElapsedTime(_acceptedAt, _readAt).TotalSeconds, TraceExemplar());
             LeaveQueue();
         }
         else if (tokens > 0)
@@ -216,6 +230,25 @@ internal sealed class RequestMeter
             _unpublishedTokens = Saturating(_unpublishedTokens, tokens);
         }
     }
+
+    /// <summary>What the request came to, for the request-end observers; call after <see cref="Complete"/>.</summary>
+    public RequestSummary Summarize(RequestOutcome outcome, int httpStatus) => new(
+        Model,
+        Endpoint,
+        IsStream,
+        httpStatus,
+        outcome,
+        InputTokens: _usage.PromptTokens,
+        // A stream cut before its usage: the tokens that passed, as output_sequence_tokens counts them.
+        OutputTokens: _usage.CompletionTokens >= 0 ? _usage.CompletionTokens : _liveTokens,
+        CachedTokens: _usage.CachedTokens,
+        ReasoningTokens: -1,
+        TimeToFirstToken: _firstContentAt == NoRead ? null : _time.GetElapsedTime(_acceptedAt, _firstContentAt),
+        Duration: _time.GetElapsedTime(_acceptedAt, _endedAt));
+
+    // Null asks prometheus-net for the family's default, which is no exemplar (SidecarMetrics).
+    private Exemplar? TraceExemplar() =>
+        ExemplarTraceId is { } traceId ? Exemplar.From(TraceIdKey.WithValue(traceId)) : null;
 
     private static long Saturating(long total, long add) => add > long.MaxValue - total ? long.MaxValue : total + add;
 
