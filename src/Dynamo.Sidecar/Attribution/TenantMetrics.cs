@@ -29,11 +29,12 @@ internal sealed class TenantMetrics
 
     public void Record(string tenant, in RequestSummary summary)
     {
-        _requests.WithLabels(tenant, summary.Model, summary.Endpoint.Label(), summary.Outcome.Status).Inc();
         Add(tenant, summary.Model, "input", summary.InputTokens);
         Add(tenant, summary.Model, "output", summary.OutputTokens);
         Add(tenant, summary.Model, "cached", summary.CachedTokens);
         Add(tenant, summary.Model, "reasoning", summary.ReasoningTokens);
+        // Last, so a scrape that sees the request counted also sees its tokens.
+        _requests.WithLabels(tenant, summary.Model, summary.Endpoint.Label(), summary.Outcome.Status).Inc();
     }
 
     private void Add(string tenant, string model, string tokenType, long tokens)

@@ -24,6 +24,7 @@ internal readonly record struct RequestBody(string? Model, bool Stream, bool Cli
             var stream = false;
             var options = StreamOptionsSpan.Absent;
             string? user = null;
+            string? metadataUserId = null;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 if (reader.ValueTextEquals("model"u8))
@@ -52,7 +53,7 @@ internal readonly record struct RequestBody(string? Model, bool Stream, bool Cli
                 else if (reader.ValueTextEquals("metadata"u8))
                 {
                     reader.Read();
-                    user = ReadMetadataUserId(ref reader) ?? user;
+                    metadataUserId = ReadMetadataUserId(ref reader);
                 }
                 else
                 {
@@ -73,7 +74,7 @@ internal readonly record struct RequestBody(string? Model, bool Stream, bool Cli
                 return false;
             }
 
-            body = new RequestBody(model, stream, options.IncludeUsage == true, options, rootEnd) { User = user };
+            body = new RequestBody(model, stream, options.IncludeUsage == true, options, rootEnd) { User = user ?? metadataUserId };
             return true;
         }
         catch (JsonException)
