@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Dynamo.Sidecar.AccessLog;
 using Dynamo.Sidecar.Metering;
-using Dynamo.Sidecar.OpenAi;
 using Dynamo.Sidecar.Tracing;
 using Microsoft.Extensions.Options;
 
@@ -23,6 +22,7 @@ internal sealed class RequestObservers
     public RequestObservers(IServiceProvider services, IOptions<ObservabilityOptions> options, IConfiguration configuration)
     {
         var settings = options.Value;
+        // Resolved only when on: TenantMetrics registers its families when it is constructed.
         if (settings.Attribution.Enabled)
         {
             _tenants = services.GetRequiredService<TenantResolver>();
