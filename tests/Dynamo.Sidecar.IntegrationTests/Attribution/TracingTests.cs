@@ -94,6 +94,43 @@ public sealed class TracingTests
     }
 
     [Fact]
+    public async Task A_client_that_leaves_ends_the_span_cancelled_with_the_tokens_that_passed()
+    {
+        const int tokensBeforeLeaving = 3;
+        await using var receiver = await OtlpTraceReceiver.StartAsync();
+        await using var worker = new RawSocketWorker(async exchange =>
+        {
+            await exchange.SendHeadAsync();
+            await exchange.SendChunkAsync(Encoding.UTF8.GetBytes(Stream.RoleEvent));
+            for (var i = 0; i < tokensBeforeLeaving; i++)
+            {
+                await exchange.SendChunkAsync(Encoding.UTF8.GetBytes(Faults.FaultStreams.ChatContent(Model, $" t{i}")));
+            }
+
+            await exchange.Aborted;
+        });
+        await using var sidecar = await SidecarHost.StartAsync(worker.Address, new LogCapture(), receiver.SidecarSettings);
+
+        using (var client = Faults.FaultStreams.LeavingClient(sidecar.ProxyAddress))
+        {
+            var request = Requests.Post("/v1/chat/completions", ChatRequest(stream: true));
+            request.Headers.TryAddWithoutValidation("traceparent", $"00-{ClientTraceId}-{ClientSpanId}-01");
+            var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await Faults.FaultStreams.ReadUntilAsync(await response.Content.ReadAsStreamAsync(), new MemoryStream(),
+                text => Faults.FaultStreams.CountOccurrences(text, "\"content\":\" t") >= tokensBeforeLeaving, timeout.Token);
+            response.Dispose();
+        }
+
+        var span = Assert.Single(await receiver.WaitForTraceAsync(ClientTraceId));
+        Assert.Equal("cancelled", span.Attributes["error.type"]);
+        Assert.Equal(2, span.StatusCode);
+        Assert.Equal((long)tokensBeforeLeaving, span.Attributes["gen_ai.usage.output_tokens"]);
+        Assert.False(span.Attributes.ContainsKey("gen_ai.usage.input_tokens"));
+        Assert.Equal("gen_ai.first_token", Assert.Single(span.Events).Name);
+    }
+
+    [Fact]
     public async Task Unmetered_routes_export_no_span_and_pass_the_trace_headers_as_sent()
     {
         await using var receiver = await OtlpTraceReceiver.StartAsync();
