@@ -11,6 +11,9 @@
 # BENCH_OUT (results folder, default bench/results/<time>), THROUGHPUT_SECONDS (15), LATENCY_TOKENS (200),
 # SCALE_STREAMS (4000), SCALE_TOKENS (20), WARMUP_SECONDS (20, throughput only); BENCH_SCENARIOS and BENCH_TARGETS pick a subset (e.g.
 # BENCH_SCENARIOS=throughput BENCH_TARGETS="yarp sidecar" for an A/B of the hot path). Everything listens on 127.0.0.1 only.
+# BENCH_SIDECAR_ARGS adds settings to the metering sidecar only (not plain YARP), e.g. the request-end features:
+# BENCH_SIDECAR_ARGS="--Sidecar:AccessLog=true --Sidecar:Exemplars=true --Sidecar:Attribution:FromBody=true
+# --OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 --OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -108,7 +111,8 @@ proxy_pids= # set by start_target: the processes whose CPU and memory are measur
 start_sidecar() { # name port admin_port metering
   (cd "$sidecar_dir" && exec dotnet Dynamo.Sidecar.dll --urls "http://127.0.0.1:$2" --Sidecar:AdminPort="$3" \
     --Sidecar:AdminAddress=127.0.0.1 --Sidecar:MeteringEnabled="$4" \
-    --ReverseProxy:Clusters:worker:Destinations:primary:Address="$worker_url") >"$out/$1.log" 2>&1 &
+    --ReverseProxy:Clusters:worker:Destinations:primary:Address="$worker_url" \
+    $([ "$4" = true ] && echo "${BENCH_SIDECAR_ARGS:-}")) >"$out/$1.log" 2>&1 &
   local pid=$!
   started+=("$pid")
   wait_ready "http://127.0.0.1:$2/health" "$pid"

@@ -26,7 +26,7 @@ public sealed class PrometheusScrapeTests(LlamaFixture llama)
         var work = Directory.CreateTempSubdirectory("dynamo-sidecar-e2e-prometheus-");
         try
         {
-            await using var prometheus = await StartPrometheusAsync(promBinary, work.FullName, sidecar.AdminAddress);
+            await using var prometheus = await PrometheusServer.StartAsync(promBinary, work.FullName, sidecar.AdminAddress);
             using var api = new HttpClient { BaseAddress = prometheus.Address, Timeout = TimeSpan.FromSeconds(10) };
 
             // rate() needs the series to grow between two scrapes, and a labelled series only exists after
@@ -96,52 +96,5 @@ public sealed class PrometheusScrapeTests(LlamaFixture llama)
 
             await Task.Delay(250);
         }
-    }
-
-    private static async Task<RunningPrometheus> StartPrometheusAsync(string binary, string work, Uri target)
-    {
-        var config = Path.Combine(work, "prometheus.yml");
-        await File.WriteAllTextAsync(config, $"""
-            global:
-              scrape_interval: 1s
-              scrape_timeout: 1s
-              evaluation_interval: 1s
-            scrape_configs:
-              - job_name: dynamo-sidecar
-                static_configs:
-                  - targets: ["{target.Authority}"]
-            """);
-
-        for (var attempt = 1; ; attempt++)
-        {
-            var port = FreePort.Next();
-            var storage = Path.Combine(work, $"data-{attempt}");
-            var process = ServerProcess.Start("prometheus", binary,
-            [
-                $"--config.file={config}",
-                $"--storage.tsdb.path={storage}",
-                $"--web.listen-address=127.0.0.1:{port}",
-            ]);
-            var address = new Uri($"http://127.0.0.1:{port}/");
-            try
-            {
-                await process.WaitUntilReadyAsync(new Uri(address, "-/ready"), TimeSpan.FromSeconds(30));
-                return new RunningPrometheus(process, address);
-            }
-            catch (InvalidOperationException) when (attempt < 3 && process.HasExited && process.Output.Contains("address already in use", StringComparison.Ordinal))
-            {
-                await process.DisposeAsync();
-            }
-            catch
-            {
-                await process.DisposeAsync();
-                throw;
-            }
-        }
-    }
-
-    private sealed record RunningPrometheus(ServerProcess Process, Uri Address) : IAsyncDisposable
-    {
-        public ValueTask DisposeAsync() => Process.DisposeAsync();
     }
 }

@@ -573,7 +573,8 @@ async function smokeOne(image, configFile, worker, sandboxed) {
   // Every destination goes to the fake worker on loopback (never to the addresses in the file).
   const dests = Object.entries(config.ReverseProxy.Clusters)
     .flatMap(([c, cl]) => Object.keys(cl.Destinations ?? {}).map((d) => `--ReverseProxy:Clusters:${c}:Destinations:${d}:Address=${workerUrl}`));
-  const args = [...image.entrypoint.slice(1), `--urls=http://127.0.0.1:${proxy}`, `--Sidecar:AdminPort=${admin}`, ...dests];
+  // Attribution on, so the dashboard's per-tenant panels find their families (tenant="none" here).
+  const args = [...image.entrypoint.slice(1), `--urls=http://127.0.0.1:${proxy}`, `--Sidecar:AdminPort=${admin}`, '--Sidecar:Attribution:FromBody=true', ...dests];
   const env = {
     PATH: process.env.PATH, HOME: '/home/app', APP_UID: '1654', DOTNET_RUNNING_IN_CONTAINER: 'true', ASPNETCORE_HTTP_PORTS: '8080',
     ...image.env,

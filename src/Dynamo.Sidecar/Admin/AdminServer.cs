@@ -1,4 +1,6 @@
+using Dynamo.Sidecar.Attribution;
 using Dynamo.Sidecar.Hosting;
+using Dynamo.Sidecar.Tracing;
 using Dynamo.Sidecar.Metering;
 using Microsoft.Extensions.Options;
 using Prometheus;
@@ -17,8 +19,10 @@ internal sealed class AdminServer(
     ProcessMetrics processMetrics,
     WorkerReadinessProbe readiness,
     IHostApplicationLifetime lifetime,
-    ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
+    ILoggerFactory loggerFactory,
+    IOptions<ObservabilityOptions> observability) : IHostedService, IAsyncDisposable
 {
+    private readonly bool _openMetrics = observability.Value.Exemplars;
     private readonly ILogger _logger = loggerFactory.CreateLogger<AdminServer>();
     private WebApplication? _app;
 
@@ -83,6 +87,12 @@ internal sealed class AdminServer(
 
     private async Task WriteMetricsAsync(HttpContext context)
     {
+        if (_openMetrics && OpenMetricsExposition.IsAccepted(context.Request))
+        {
+            await OpenMetricsExposition.WriteAsync(context, metrics.Registry, processMetrics.Registry);
+            return;
+        }
+
         context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
         await metrics.Registry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted);
         await processMetrics.Registry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted);

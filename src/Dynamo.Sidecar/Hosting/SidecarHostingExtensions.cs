@@ -1,4 +1,5 @@
 using Dynamo.Sidecar.Admin;
+using Dynamo.Sidecar.Attribution;
 using Dynamo.Sidecar.Metering;
 using Dynamo.Sidecar.Proxy;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -43,6 +44,7 @@ public static class SidecarHostingExtensions
         services.AddSingleton<AdminServer>();
         services.AddHostedService(sp => sp.GetRequiredService<AdminServer>());
         services.AddHostedService<ReadinessPoller>();
+        builder.AddSidecarObservability();
 
         var proxy = services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"));
         services.Replace(ServiceDescriptor.Singleton<IForwarderHttpClientFactory, WorkerHttpClientFactory>());

@@ -19,6 +19,8 @@ internal sealed class RequestMeter
 
     private const long NoRead = long.MinValue;
 
+    private static readonly Exemplar.LabelKey TraceIdKey = Exemplar.Key("trace_id");
+
     private readonly SidecarMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly long _acceptedAt;
@@ -40,6 +42,10 @@ internal sealed class RequestMeter
     private bool _endedWell;
     private RequestOutcome? _streamError;
     private bool _completed;
+
+    // Kept only for RequestSummary and exemplars: request-end observers that are off cost nothing.
+    private long _firstContentAt = NoRead;
+    private long _endedAt;
 
     public RequestMeter(SidecarMetrics metrics, TimeProvider time, string model, MeteredEndpoint endpoint, bool isStream)
     {
@@ -71,6 +77,12 @@ internal sealed class RequestMeter
 
     /// <summary>The first error the worker reported inside its stream, if any: it decides the outcome (SPEC §2).</summary>
     public RequestOutcome? StreamError => _streamError;
+
+    /// <summary>
+    /// The trace id of a sampled trace the request belongs to, when exemplars are on: its TTFT, duration and
+    /// output-token observations carry it. Null (the default) records them exactly as without exemplars.
+    /// </summary>
+    public string? ExemplarTraceId { get; set; }
 
     private string RequestType => IsStream ? "stream" : "unary";
 
@@ -155,7 +167,8 @@ internal sealed class RequestMeter
             _metrics.CachedTokens.WithLabels(model).Observe(_tally.Cached);
         }
 
-        var elapsed = _time.GetElapsedTime(_acceptedAt).TotalSeconds;
+        _endedAt = _time.GetTimestamp();
+        var elapsed = _time.GetElapsedTime(_acceptedAt, _endedAt).TotalSeconds;
         if (Endpoint == MeteredEndpoint.Embeddings)
         {
             _metrics.EmbeddingLatency.WithLabels(model).Observe(elapsed);
@@ -165,7 +178,7 @@ internal sealed class RequestMeter
             if (completion >= 0 || live > 0)
             {
                 // Without any usage from the worker, the output is what passed.
-                _metrics.OutputSequenceTokens.WithLabels(model).Observe(completion >= 0 ? completion : live);
+                _metrics.OutputSequenceTokens.WithLabels(model).Observe(completion >= 0 ? completion : live, TraceExemplar());
             }
 
             if (_tally.Reasoning >= 0)
@@ -174,7 +187,7 @@ internal sealed class RequestMeter
             }
         }
 
-        _metrics.Duration.WithLabels(model).Observe(elapsed);
+        _metrics.Duration.WithLabels(model).Observe(elapsed, TraceExemplar());
         var endpoint = Endpoint.Label();
         _metrics.Requests.WithLabels(model, endpoint, RequestType, outcome.Status, outcome.ErrorType).Inc();
         if (outcome.ClientDisconnected)
@@ -199,7 +212,8 @@ internal sealed class RequestMeter
         {
             _sawContent = true;
             _lastContentAt = _readAt;
-            _metrics.TimeToFirstToken.WithLabels(Model).Observe(_time.GetElapsedTime(_acceptedAt, _readAt).TotalSeconds);
+            _firstContentAt = _readAt;
+            _metrics.TimeToFirstToken.WithLabels(Model).Observe(_time.GetElapsedTime(_acceptedAt, _readAt).TotalSeconds, TraceExemplar());
             LeaveQueue();
         }
         else if (tokens > 0)
@@ -221,6 +235,25 @@ internal sealed class RequestMeter
             _unpublishedTokens = Saturating(_unpublishedTokens, tokens);
         }
     }
+
+    /// <summary>What the request came to, for the request-end observers; call after <see cref="Complete"/>.</summary>
+    public RequestSummary Summarize(RequestOutcome outcome, int httpStatus) => new(
+        Model,
+        Endpoint,
+        IsStream,
+        httpStatus,
+        outcome,
+        InputTokens: _tally.Prompt,
+        // A stream cut before its usage: the tokens that passed, as output_sequence_tokens counts them.
+        OutputTokens: _tally.Completion >= 0 ? _tally.Completion : _tally.LiveTokens,
+        CachedTokens: _tally.Cached,
+        ReasoningTokens: _tally.Reasoning,
+        TimeToFirstToken: _firstContentAt == NoRead ? null : _time.GetElapsedTime(_acceptedAt, _firstContentAt),
+        Duration: _time.GetElapsedTime(_acceptedAt, _endedAt));
+
+    // Null asks prometheus-net for the family's default, which is no exemplar (SidecarMetrics).
+    private Exemplar? TraceExemplar() =>
+        ExemplarTraceId is { } traceId ? Exemplar.From(TraceIdKey.WithValue(traceId)) : null;
 
     private static long Saturating(long total, long add) => add > long.MaxValue - total ? long.MaxValue : total + add;
 

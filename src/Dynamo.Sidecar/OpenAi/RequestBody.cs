@@ -5,6 +5,9 @@ namespace Dynamo.Sidecar.OpenAi;
 /// <summary>What a metered request's JSON body says, and where its <c>stream_options</c> sit.</summary>
 internal readonly record struct RequestBody(string? Model, bool Stream, bool ClientWantsUsage, StreamOptionsSpan StreamOptions, int RootEnd)
 {
+    /// <summary>Who the client says the end user is: OpenAI's <c>user</c>, or Anthropic's <c>metadata.user_id</c>.</summary>
+    public string? User { get; init; }
+
     /// <summary>Reads the top-level fields the sidecar needs; false when the body is not a JSON object.</summary>
     public static bool TryParse(ReadOnlySpan<byte> json, out RequestBody body)
     {
@@ -20,6 +23,8 @@ internal readonly record struct RequestBody(string? Model, bool Stream, bool Cli
             string? model = null;
             var stream = false;
             var options = StreamOptionsSpan.Absent;
+            string? user = null;
+            string? metadataUserId = null;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 if (reader.ValueTextEquals("model"u8))
@@ -38,6 +43,17 @@ internal readonly record struct RequestBody(string? Model, bool Stream, bool Cli
                 {
                     reader.Read();
                     options = StreamOptionsSpan.Read(ref reader);
+                }
+                else if (reader.ValueTextEquals("user"u8))
+                {
+                    reader.Read();
+                    user = reader.TokenType == JsonTokenType.String ? reader.GetString() : user;
+                    reader.Skip();
+                }
+                else if (reader.ValueTextEquals("metadata"u8))
+                {
+                    reader.Read();
+                    metadataUserId = ReadMetadataUserId(ref reader);
                 }
                 else
                 {
@@ -58,7 +74,7 @@ internal readonly record struct RequestBody(string? Model, bool Stream, bool Cli
                 return false;
             }
 
-            body = new RequestBody(model, stream, options.IncludeUsage == true, options, rootEnd);
+            body = new RequestBody(model, stream, options.IncludeUsage == true, options, rootEnd) { User = user ?? metadataUserId };
             return true;
         }
         catch (JsonException)
@@ -70,6 +86,30 @@ internal readonly record struct RequestBody(string? Model, bool Stream, bool Cli
             // GetString on invalid UTF-8.
             return false;
         }
+    }
+
+    private static string? ReadMetadataUserId(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return null;
+        }
+
+        string? userId = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isUserId = reader.ValueTextEquals("user_id"u8);
+            reader.Read();
+            if (isUserId && reader.TokenType == JsonTokenType.String)
+            {
+                userId = reader.GetString();
+            }
+
+            reader.Skip();
+        }
+
+        return userId;
     }
 }
 

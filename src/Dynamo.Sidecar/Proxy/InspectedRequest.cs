@@ -10,6 +10,9 @@ namespace Dynamo.Sidecar.Proxy;
 /// </summary>
 internal readonly record struct InspectedRequest(string? Model, bool IsStream, bool ClientWantsUsage)
 {
+    /// <summary>The body's end-user field (<see cref="RequestBody.User"/>), for tenant attribution.</summary>
+    public string? User { get; init; }
+
     private static readonly InspectedRequest Uninspected = new(null, false, false);
 
     public static async Task<InspectedRequest> ReadAsync(HttpRequest request, MeteredEndpoint endpoint, int maxBytes, CancellationToken cancellationToken)
@@ -36,7 +39,7 @@ internal readonly record struct InspectedRequest(string? Model, bool IsStream, b
         // The Responses and Messages APIs always report usage; their requests are never rewritten (SPEC §1.3).
         var upstream = endpoint.ForcesUsage() ? UsageRequestRewriter.Rewrite(original, body) : original;
         SetBody(request, upstream, lengthChanged: upstream.Length != original.Length);
-        return new InspectedRequest(body.Model, body.Stream, body.ClientWantsUsage);
+        return new InspectedRequest(body.Model, body.Stream, body.ClientWantsUsage) { User = body.User };
     }
 
     private static bool IsInspectable(HttpRequest request)

@@ -1,3 +1,4 @@
+using Dynamo.Sidecar.Attribution;
 using Dynamo.Sidecar.Hosting;
 using Dynamo.Sidecar.Metering;
 using Dynamo.Sidecar.OpenAi;
@@ -15,7 +16,8 @@ internal sealed class MeteringMiddleware(
     SidecarMetrics metrics,
     ModelLabels modelLabels,
     TimeProvider time,
-    IOptions<SidecarOptions> options)
+    IOptions<SidecarOptions> options,
+    RequestObservers observers)
 {
     private readonly int _maxRequestBytes = options.Value.MaxInspectedRequestBytes;
 
@@ -41,6 +43,7 @@ internal sealed class MeteringMiddleware(
         var meter = new RequestMeter(metrics, time, modelLabels.LabelFor(request.Model), endpoint, request.IsStream);
         var exchange = new MeteredExchange(meter, removeUsageChunk: request.IsStream && !request.ClientWantsUsage && endpoint.ForcesUsage());
         context.Features.Set(exchange);
+        var observation = observers.Begin(context.Request, request.User, meter);
         // An encoded response could not be read; the worker compresses only when asked to.
         context.Request.Headers.Remove(HeaderNames.AcceptEncoding);
 
@@ -50,7 +53,9 @@ internal sealed class MeteringMiddleware(
         }
         finally
         {
-            meter.Complete(OutcomeClassifier.Classify(context, exchange));
+            var outcome = OutcomeClassifier.Classify(context, exchange);
+            meter.Complete(outcome);
+            observation?.End(meter.Summarize(outcome, context.Response.StatusCode));
         }
     }
 }
