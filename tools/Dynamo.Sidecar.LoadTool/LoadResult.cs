@@ -68,6 +68,24 @@ internal sealed record LoadResult
 
     public Percentiles? AddedTtftMs { get; init; }
 
+    /// <summary>Paced runs (<c>--window</c>): how long the window was, and streams that ended inside it (should be 0).</summary>
+    public double? WindowSeconds { get; init; }
+
+    public int? StreamsClosedInWindow { get; init; }
+
+    /// <summary>Paced runs: time to first token of probes on fresh connections, sent while every stream was open.</summary>
+    public Percentiles? ProbeTtftMs { get; init; }
+
+    public Percentiles? AddedProbeTtftMs { get; init; }
+
+    /// <summary>Unary runs (<c>--unary</c>): request sent to last byte of the body.</summary>
+    public Percentiles? UnaryLatencyMs { get; init; }
+
+    public Percentiles? AddedUnaryLatencyMs { get; init; }
+
+    /// <summary>Unary runs: mean body length of an answer.</summary>
+    public long? UnaryResponseBytes { get; init; }
+
     public ProcessUsage? Proxy { get; init; }
     public double? WorkerCpuSeconds { get; init; }
 
