@@ -238,6 +238,7 @@ internal static class LoadCommand
             StreamsClosedInWindow = window?.StreamsClosed,
             ProbeTtftMs = window?.ProbeTtftMs,
             AddedProbeTtftMs = LoadResult.Added(window?.ProbeTtftMs, baseline?.ProbeTtftMs),
+            SlowestProbes = window?.SlowestProbes ?? [],
             Cut = records.Count(r => r.Cut),
             Errors = errors.Length,
             FirstError = errors.FirstOrDefault(),
@@ -294,6 +295,7 @@ internal static class LoadCommand
         {
             text.AppendLine(c, $"  window {windowSeconds:F1} s with every stream open; streams closed in it {r.StreamsClosedInWindow}");
             text.AppendLine(c, $"  probe TTFT ms  {Format(r.ProbeTtftMs)} (fresh connections)");
+            text.AppendLine(c, $"  slowest probes {string.Join(", ", r.SlowestProbes.Select(p => string.Create(c, $"{p.TtftMs:F1} ms at +{p.AtSeconds:F1} s")))}");
             if (r.BaselineLabel is not null)
             {
                 text.AppendLine(c, $"  added probe TTFT ms {Format(r.AddedProbeTtftMs)}");

@@ -22,6 +22,9 @@ internal sealed record Percentiles(double P50, double P90, double P99, double Ma
         sorted[Math.Clamp((int)Math.Ceiling(quantile * sorted.Length) - 1, 0, sorted.Length - 1)];
 }
 
+/// <summary>One time-to-first-token probe: seconds into the measurement window when it was sent, and its TTFT.</summary>
+internal sealed record ProbeSample(double AtSeconds, double TtftMs);
+
 /// <summary>CPU and memory of the measured processes over the load window.</summary>
 internal sealed record ProcessUsage(
     int[] Pids,
@@ -77,6 +80,8 @@ internal sealed record LoadResult
     public Percentiles? ProbeTtftMs { get; init; }
 
     public Percentiles? AddedProbeTtftMs { get; init; }
+
+    public IReadOnlyList<ProbeSample> SlowestProbes { get; init; } = [];
 
     /// <summary>Unary runs (<c>--unary</c>): request sent to last byte of the body.</summary>
     public Percentiles? UnaryLatencyMs { get; init; }

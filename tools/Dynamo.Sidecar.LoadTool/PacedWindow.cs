@@ -11,6 +11,7 @@ internal sealed class PacedWindow
 {
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan OpenTimeout = TimeSpan.FromSeconds(30);
+    private const int SlowestKept = 5;
 
     /// <summary>The run's streams as the window sees them.</summary>
     public sealed record Load(LoadOptions Options, Uri Endpoint, IReadOnlyList<int> Pids, Func<int> Open, Func<int> Closed, Func<long> StreamEvents, Task[] Streams);
@@ -24,6 +25,9 @@ internal sealed class PacedWindow
 
     public Percentiles? ProbeTtftMs { get; private init; }
     public IReadOnlyList<string> ProbeErrors { get; private init; } = [];
+
+    /// <summary>The slowest probes, slowest first: when in the window each was sent, and its time to first token.</summary>
+    public IReadOnlyList<ProbeSample> SlowestProbes { get; private init; } = [];
 
     /// <summary>Why the window never opened (not every stream was open in time), or null.</summary>
     public string? Missed { get; private init; }
@@ -50,7 +54,8 @@ internal sealed class PacedWindow
 
         var probing = ProbeAsync(load, cancellationToken);
         await Task.WhenAll(Task.Delay(length, cancellationToken), probing).ConfigureAwait(false);
-        var (ttfts, probeEvents, errors) = await probing.ConfigureAwait(false);
+        var (probes, probeEvents, errors) = await probing.ConfigureAwait(false);
+        var ttfts = probes.Select(p => p.TtftMs).ToArray();
 
         var wall = Stopwatch.GetElapsedTime(started).TotalSeconds;
         return new PacedWindow
@@ -61,16 +66,18 @@ internal sealed class PacedWindow
             StreamsClosed = load.Closed() - closedBefore,
             ProbeTtftMs = Percentiles.Of(ttfts),
             ProbeErrors = errors,
+            SlowestProbes = [.. probes.OrderByDescending(p => p.TtftMs).Take(SlowestKept)],
         };
     }
 
     /// <summary>One probe after another: a 1-token stream on a fresh connection, timed from send to its first token.</summary>
-    private static async Task<(double[] Ttfts, long Events, List<string> Errors)> ProbeAsync(Load load, CancellationToken cancellationToken)
+    private static async Task<(List<ProbeSample> Probes, long Events, List<string> Errors)> ProbeAsync(Load load, CancellationToken cancellationToken)
     {
+        var windowStart = Stopwatch.GetTimestamp();
         var options = load.Options;
         var body = ChatStream.RequestBody(options.Model, tokens: 1);
         var gaps = new LatencyHistogram();
-        var ttfts = new List<double>(options.Probes);
+        var probes = new List<ProbeSample>(options.Probes);
         var errors = new List<string>();
         var events = 0L;
         for (var i = 0; i < options.Probes && !cancellationToken.IsCancellationRequested; i++)
@@ -88,12 +95,14 @@ internal sealed class PacedWindow
             }
             else if (record.FirstContent != 0)
             {
-                ttfts.Add((record.FirstContent - record.Started) * 1000.0 / Stopwatch.Frequency);
+                probes.Add(new ProbeSample(
+                    (record.Started - windowStart) / (double)Stopwatch.Frequency,
+                    (record.FirstContent - record.Started) * 1000.0 / Stopwatch.Frequency));
             }
 
             await Task.Delay(options.ProbeInterval, cancellationToken).ConfigureAwait(false);
         }
 
-        return ([.. ttfts], events, errors);
+        return (probes, events, errors);
     }
 }
