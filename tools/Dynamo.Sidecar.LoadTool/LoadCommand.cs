@@ -37,7 +37,8 @@ internal static class LoadCommand
         using var runLimit = CancellationTokenSource.CreateLinkedTokenSource(stop);
         runLimit.CancelAfter(options.Timeout);
 
-        if (options.Warmup > TimeSpan.Zero)
+        // A unary run warms up with its own requests (UnaryLoad); a gateway may not stream at all.
+        if (options.Warmup > TimeSpan.Zero && options.Unary is null)
         {
             var warmupError = await WarmUpAsync(client, endpoint, options, runLimit.Token).ConfigureAwait(false);
             if (warmupError is not null)
@@ -50,9 +51,18 @@ internal static class LoadCommand
             await Task.Delay(TimeSpan.FromSeconds(1), runLimit.Token).ConfigureAwait(false);
         }
 
-        var result = options.Unary is { } requests
-            ? await UnaryLoad.MeasureAsync(client, endpoint, options, requests, baseline, runLimit.Token).ConfigureAwait(false)
-            : await MeasureAsync(client, endpoint, options, baseline, runLimit.Token).ConfigureAwait(false);
+        LoadResult result;
+        try
+        {
+            result = options.Unary is { } requests
+                ? await UnaryLoad.MeasureAsync(client, endpoint, options, requests, baseline, runLimit.Token).ConfigureAwait(false)
+                : await MeasureAsync(client, endpoint, options, baseline, runLimit.Token).ConfigureAwait(false);
+        }
+        catch (HttpRequestException ex) when (options.Unary is not null)
+        {
+            await stderr.WriteLineAsync(ex.Message).ConfigureAwait(false);
+            return 1;
+        }
         var json = result.ToJson();
         if (options.OutFile is { } outFile)
         {

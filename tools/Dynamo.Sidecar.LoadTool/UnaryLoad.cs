@@ -10,15 +10,27 @@ namespace Dynamo.Sidecar.LoadTool;
 /// </summary>
 internal static class UnaryLoad
 {
-    private const int UnaryWarmupRequests = 2000;
+    private const int WarmupBatch = 500;
 
     public static async Task<LoadResult> MeasureAsync(HttpClient client, Uri endpoint, LoadOptions options, int requests, LoadResult? baseline, CancellationToken cancellationToken)
     {
         var body = ChatStream.RequestBody(options.Model, options.Tokens, stream: false);
-        // The unary path has code of its own to compile: run it before the window (streams warmed up the rest).
+        // Requests like the measured ones for the warm-up time, so every process on the path has compiled them to
+        // the final tier; then a second for the last promotions.
+        var warmupEnd = Stopwatch.GetTimestamp() + (long)(options.Warmup.TotalSeconds * Stopwatch.Frequency);
+        var warmup = new double[WarmupBatch];
+        while (Stopwatch.GetTimestamp() < warmupEnd)
+        {
+            var (warmupErrors, warmupError, _) = await RunAsync(client, endpoint, body, options, warmup, cancellationToken).ConfigureAwait(false);
+            if (warmupErrors > 0)
+            {
+                throw new HttpRequestException($"warm-up against {endpoint} failed: {warmupError}");
+            }
+        }
+
         if (options.Warmup > TimeSpan.Zero)
         {
-            await RunAsync(client, endpoint, body, options, new double[UnaryWarmupRequests], cancellationToken).ConfigureAwait(false);
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
         }
 
         var pids = options.Pids;
