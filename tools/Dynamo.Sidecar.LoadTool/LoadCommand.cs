@@ -198,7 +198,6 @@ internal static class LoadCommand
 
         // Cut by the hard time limit (not by --duration): the run did not finish, which is an error.
         var timedOut = runLimit.IsCancellationRequested && !durationEnd.IsCancellationRequested;
-        var windowed = window is not null;
         var wall = Stopwatch.GetElapsedTime(started, ended).TotalSeconds;
         var events = records.Sum(r => (long)r.Events);
         var ttft = Percentiles.Of([.. records.Where(r => r.FirstContent != 0).Select(r => Milliseconds(r.FirstContent - r.Started))]);
@@ -210,13 +209,13 @@ internal static class LoadCommand
             errors = [.. errors, missed];
         }
 
-        if (windowed)
+        // A paced run's figures are the window's: every stream open, the ramp and the cut left out.
+        if (window is not null)
         {
-            proxyCpu = window!.ProxyCpuSeconds;
+            proxyCpu = window.ProxyCpuSeconds;
             events = window.Events;
             wall = window.WallSeconds;
         }
-
 
         ProcessUsage? proxy = null;
         if (sampler is not null)

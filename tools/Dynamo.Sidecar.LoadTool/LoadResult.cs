@@ -22,8 +22,11 @@ internal sealed record Percentiles(double P50, double P90, double P99, double Ma
         sorted[Math.Clamp((int)Math.Ceiling(quantile * sorted.Length) - 1, 0, sorted.Length - 1)];
 }
 
-/// <summary>One time-to-first-token probe: seconds into the measurement window when it was sent, and its TTFT.</summary>
-internal sealed record ProbeSample(double AtSeconds, double TtftMs);
+/// <summary>
+/// One time-to-first-token probe: seconds into the measurement window when it was sent (and the wall-clock time, to
+/// find it in a proxy's logs), and its TTFT.
+/// </summary>
+internal sealed record ProbeSample(double AtSeconds, DateTime SentUtc, double TtftMs);
 
 /// <summary>CPU and memory of the measured processes over the load window.</summary>
 internal sealed record ProcessUsage(

@@ -45,6 +45,18 @@ internal sealed class PacedWindow
             await Task.Delay(TimeSpan.FromMilliseconds(20), CancellationToken.None).ConfigureAwait(false);
         }
 
+        try
+        {
+            return await MeasureAsync(load, length, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return new PacedWindow { Missed = "the window was cut by --timeout" };
+        }
+    }
+
+    private static async Task<PacedWindow> MeasureAsync(Load load, TimeSpan length, CancellationToken cancellationToken)
+    {
         await Task.Delay(Settle, cancellationToken).ConfigureAwait(false);
         var hasProxy = load.Pids.Count > 0;
         var cpuBefore = hasProxy ? ProcessStats.CpuSeconds(load.Pids) : 0;
@@ -86,6 +98,7 @@ internal sealed class PacedWindow
             using var handler = LoadCommand.NewHandler();
             using var client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
             var record = new StreamRecord(gaps);
+            var sentUtc = DateTime.UtcNow;
             await ChatStream.RunAsync(client, load.Endpoint, body, options.Rate, options.Headers, record,
                 static () => { }, static () => { }, cancellationToken).ConfigureAwait(false);
             events += record.Events;
@@ -97,6 +110,7 @@ internal sealed class PacedWindow
             {
                 probes.Add(new ProbeSample(
                     (record.Started - windowStart) / (double)Stopwatch.Frequency,
+                    sentUtc,
                     (record.FirstContent - record.Started) * 1000.0 / Stopwatch.Frequency));
             }
 
