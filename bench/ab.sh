@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Before/after of the hot path in one run: the throughput load (64 streams x 2,000 tokens, worker at full
-# speed, 20 s warm-up, 15 s window) against plain YARP, the sidecar built from REV and the sidecar of this
-# checkout, in turn on one simulated worker, for ROUNDS rounds. Prints CPU per event and events/s of each.
+# Before/after of the hot path in one run: a load against plain YARP, the sidecar built from REV and the sidecar
+# of this checkout, in turn on one simulated worker, for ROUNDS rounds. Prints CPU per event and events/s of each.
 #
 #   bench/ab.sh [REV] [ROUNDS]      default: REV=HEAD~1, ROUNDS=2
+#
+# AB_SCENARIO=throughput (default): 64 streams x 2,000 tokens, worker at full speed, 20 s warm-up, 15 s window.
+# AB_SCENARIO=paced: bench/run.sh's headline, 512 streams at 30 tokens/s, one event per write, 15 s window with
+#   every stream open and 200 TTFT probes on fresh connections; also prints idle RSS, KiB per open stream, probe TTFT.
+# AB_ENV="NAME=value ...": environment of the sidecar of this checkout only, to try a runtime setting against the
+#   same build (REV=HEAD), e.g. AB_SCENARIO=paced AB_ENV=DOTNET_GCgen0size=400000 bench/ab.sh HEAD 3
 #
 # REV is checked out in a temporary git worktree and built there. Everything listens on 127.0.0.1 only
 # (ports BENCH_BASE_PORT+50..+52, default 18750..18752).
@@ -36,24 +41,43 @@ dotnet src/Dynamo.Sidecar.SimulatedWorker/bin/Release/net10.0/Dynamo.Sidecar.Sim
 started+=($!)
 sleep 2
 
-measure() { # label sidecar-dir metering
-  (cd "$2" && exec dotnet Dynamo.Sidecar.dll --urls "http://127.0.0.1:$((base + 1))" --Sidecar:AdminPort=$((base + 2)) \
-    --Sidecar:AdminAddress=127.0.0.1 --Sidecar:MeteringEnabled="$3" \
+scenario=${AB_SCENARIO:-throughput}
+case "$scenario" in
+  throughput) load_args=(--streams 64 --tokens 2000 --rate 0 --duration 15 --warmup 20) ;;
+  paced) load_args=(--streams 512 --tokens 1800 --rate 30 --ramp 2 --window 15 --probes 200 --probe-interval 0.05 --warmup 10) ;;
+  *) echo "AB_SCENARIO must be throughput or paced" >&2; exit 2 ;;
+esac
+read -r -a now_env <<<"${AB_ENV:-}"
+
+measure() { # label sidecar-dir metering [NAME=value...]
+  local label=$1 dir=$2 metering=$3
+  shift 3
+  (cd "$dir" && exec env "$@" dotnet Dynamo.Sidecar.dll --urls "http://127.0.0.1:$((base + 1))" --Sidecar:AdminPort=$((base + 2)) \
+    --Sidecar:AdminAddress=127.0.0.1 --Sidecar:MeteringEnabled="$metering" \
     --ReverseProxy:Clusters:worker:Destinations:primary:Address="http://127.0.0.1:$base") >/dev/null 2>&1 &
   local pid=$!
   sleep 3
   local result
   result=$(dotnet "$root/tools/Dynamo.Sidecar.LoadTool/bin/Release/net10.0/Dynamo.Sidecar.LoadTool.dll" \
-    --url "http://127.0.0.1:$((base + 1))" --label "$1" --streams 64 --tokens 2000 --rate 0 --duration 15 --warmup 20 --pid "$pid")
+    --url "http://127.0.0.1:$((base + 1))" --label "$label" "${load_args[@]}" --pid "$pid")
   kill "$pid"
   wait "$pid" 2>/dev/null || true
-  printf '%-16s %s | %s\n' "$1" "$(grep -oE '[0-9.]+ us/event' <<<"$result")" "$(grep -oE '= [0-9]+ events/s' <<<"$result")"
+  local line
+  line=$(printf '%-16s %s | %s' "$label" "$(grep -oE '[0-9.]+ us/event' <<<"$result")" "$(grep -oE '= [0-9]+ events/s' <<<"$result")")
+  if [ "$scenario" = paced ]; then
+    line+=" | $(grep -oE 'RSS idle [0-9.]+ MiB' <<<"$result") | $(grep -oE '[0-9.]+ KiB per open stream' <<<"$result")"
+    line+=" | probe TTFT $(grep -oE 'probe TTFT ms +p50 [0-9.]+' <<<"$result" | grep -oE '[0-9.]+$') / $(grep -A0 'probe TTFT' <<<"$result" | grep -oE 'p99 [0-9.]+' | cut -d' ' -f2) / $(grep -A0 'probe TTFT' <<<"$result" | grep -oE 'max [0-9.]+' | cut -d' ' -f2) ms"
+    line+=" | closed in window $(grep -oE 'streams closed in it [0-9]+' <<<"$result" | grep -oE '[0-9]+$')"
+  fi
+  echo "$line"
 }
 
-echo "round  target           CPU per event | events/s   (before = $(git rev-parse --short "$rev"))"
+header="round  target           CPU per event | events/s"
+[ "$scenario" = paced ] && header+=" | idle RSS | per open stream | probe TTFT p50 / p99 / max (fresh connections) | streams closed in window"
+echo "$header   ($scenario; before = $(git rev-parse --short "$rev")${AB_ENV:+; now with $AB_ENV})"
 for round in $(seq 1 "$rounds"); do
   echo "$round"
   measure yarp "$root/src/Dynamo.Sidecar/bin/Release/net10.0" false
   measure sidecar-before "$before/src/Dynamo.Sidecar/bin/Release/net10.0" true
-  measure sidecar-now "$root/src/Dynamo.Sidecar/bin/Release/net10.0" true
+  measure sidecar-now "$root/src/Dynamo.Sidecar/bin/Release/net10.0" true "${now_env[@]}"
 done

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Load benchmark of the sidecar against the same simulated worker reached directly, through nginx and
-# through plain YARP (the sidecar with metering off), in one run. Prints a markdown table and the four
-# targets of the issue "Fast and measured" (see docs/benchmarks.md).
+# Load benchmark of the sidecar against the same simulated worker reached directly, through nginx, through
+# plain YARP (the sidecar with metering off) and through the Portkey AI gateway (bench/portkey), in one run.
+# Prints a markdown table per scenario and the targets of the issues "Fast and measured" and "At a real
+# worker's pace" (issue 12) as met/missed lines (see docs/benchmarks.md).
 #
-#   bench/run.sh            the three scenarios (throughput, latency, scale); about 4 minutes
+#   bench/run.sh            the five scenarios (paced, unary, throughput, latency, scale); about 12 minutes
 #   bench/run.sh --smoke    10 s of load on the sidecar only; exits non-zero if the load tool fails (for CI)
 #   bench/run.sh --micro    the BenchmarkDotNet micro-benchmarks (short job); a few minutes
 #
-# Environment: BENCH_BASE_PORT (default 18700: worker, nginx, yarp, sidecar on +0..+3, admin ports +12, +13),
-# BENCH_OUT (results folder, default bench/results/<time>), THROUGHPUT_SECONDS (15), LATENCY_TOKENS (200),
-# SCALE_STREAMS (4000), SCALE_TOKENS (20), WARMUP_SECONDS (20, throughput only); BENCH_SCENARIOS and BENCH_TARGETS pick a subset (e.g.
-# BENCH_SCENARIOS=throughput BENCH_TARGETS="yarp sidecar" for an A/B of the hot path). Everything listens on 127.0.0.1 only.
+# Environment: BENCH_BASE_PORT (default 18700: worker, nginx, yarp, sidecar, portkey on +0..+4, admin ports +12, +13),
+# BENCH_OUT (results folder, default bench/results/<time>), PACED_STREAMS (512), PACED_WINDOW (15 s), PACED_PROBES (200),
+# UNARY_REQUESTS (20000), THROUGHPUT_SECONDS (15), LATENCY_TOKENS (200), SCALE_STREAMS (4000), SCALE_TOKENS (20),
+# WARMUP_SECONDS (20, throughput only); BENCH_SCENARIOS and BENCH_TARGETS pick a subset (e.g. BENCH_SCENARIOS=paced
+# BENCH_TARGETS="direct yarp sidecar" for an A/B of the hot path). Everything listens on 127.0.0.1 only.
 # BENCH_SIDECAR_ARGS adds settings to the metering sidecar only (not plain YARP), e.g. the request-end features:
 # BENCH_SIDECAR_ARGS="--Sidecar:AccessLog=true --Sidecar:Exemplars=true --Sidecar:Attribution:FromBody=true
 # --OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 --OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf".
@@ -39,6 +41,7 @@ worker_port=$base
 nginx_port=$((base + 1))
 yarp_port=$((base + 2))
 sidecar_port=$((base + 3))
+portkey_port=$((base + 4))
 yarp_admin=$((base + 12))
 sidecar_admin=$((base + 13))
 worker_url=http://127.0.0.1:$worker_port
@@ -68,12 +71,12 @@ trap cleanup EXIT
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 wait_ready() { # url pid
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 150); do
     if curl -fs -o /dev/null "$1"; then return 0; fi
     kill -0 "$2" 2>/dev/null || { log "process $2 exited before $1 answered"; return 1; }
     sleep 0.1
   done
-  log "$1 did not answer within 10 s"
+  log "$1 did not answer within 15 s"
   return 1
 }
 
@@ -94,7 +97,7 @@ sidecar_dir=$root/src/Dynamo.Sidecar/bin/Release/net10.0
 load_tool=(dotnet "$root/tools/Dynamo.Sidecar.LoadTool/bin/Release/net10.0/Dynamo.Sidecar.LoadTool.dll")
 
 ports=("$worker_port" "$sidecar_port" "$sidecar_admin")
-[ "$mode" = full ] && ports+=("$nginx_port" "$yarp_port" "$yarp_admin")
+[ "$mode" = full ] && ports+=("$nginx_port" "$yarp_port" "$yarp_admin" "$portkey_port")
 for port in "${ports[@]}"; do
   port_free "$port" || { log "port $port is in use: set BENCH_BASE_PORT"; exit 1; }
 done
@@ -132,12 +135,43 @@ start_nginx() {
   proxy_pids=$(echo "$pid" $(pgrep -P "$pid") | tr ' ' ',')
 }
 
+# The Portkey AI gateway, pinned by bench/portkey/package-lock.json and installed there with npm ci (again only
+# when the lock file changed). It reaches the worker through its custom-host header (see target_args).
+start_portkey() {
+  local dir=$root/bench/portkey stamp want
+  command -v node >/dev/null && command -v npm >/dev/null || { log "installing node and npm (Debian)"; apt-get install -y -qq nodejs npm >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }; }
+  stamp=$dir/node_modules/.lock-sha256
+  want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    log "installing the Portkey gateway (npm ci in bench/portkey)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    echo "$want" >"$stamp"
+  fi
+  # production: no log UI, no per-request log streaming to it.
+  NODE_ENV=production node "$dir/start.mjs" --port="$portkey_port" --headless >"$out/portkey.log" 2>&1 &
+  local pid=$!
+  started+=("$pid")
+  wait_ready "http://127.0.0.1:$portkey_port/" "$pid"
+  proxy_pids=$pid
+}
+
 target_url() {
   case "$1" in
     direct) echo "$worker_url" ;;
     nginx) echo "http://127.0.0.1:$nginx_port" ;;
     yarp) echo "http://127.0.0.1:$yarp_port" ;;
     sidecar) echo "http://127.0.0.1:$sidecar_port" ;;
+    portkey) echo "http://127.0.0.1:$portkey_port" ;;
+  esac
+}
+
+# Request headers a target needs: Portkey routes by x-portkey-provider / x-portkey-custom-host (an OpenAI-compatible
+# base URL; loopback is trusted by default), wants a key for the openai provider, and forwards other headers, such as
+# the simulated worker's pacing header, only when told to.
+target_args() {
+  case "$1" in
+    portkey) printf '%s\n' --header "x-portkey-provider: openai" --header "x-portkey-custom-host: $worker_url/v1" \
+      --header "x-portkey-forward-headers: x-sim-tokens-per-second" --header "Authorization: Bearer sk-bench" ;;
   esac
 }
 
@@ -148,6 +182,7 @@ start_target() {
     nginx) start_nginx ;;
     yarp) start_sidecar yarp "$yarp_port" "$yarp_admin" false ;;
     sidecar) start_sidecar sidecar "$sidecar_port" "$sidecar_admin" true ;;
+    portkey) start_portkey ;;
   esac
 }
 
@@ -162,6 +197,9 @@ load() { # scenario target args...
   shift 2
   local args=(--url "$(target_url "$target")" --label "$target" --worker-pid "$worker_pid" --out "$out/$scenario-$target.json" "$@")
   [ -n "$proxy_pids" ] && args+=(--pid "$proxy_pids")
+  local extra
+  mapfile -t extra < <(target_args "$target")
+  args+=("${extra[@]}")
   [ "$target" != direct ] && [ -f "$out/$scenario-direct.json" ] && args+=(--baseline "$out/$scenario-direct.json")
   log "$scenario / $target: load $(cut -d' ' -f1-3 /proc/loadavg)"
   "${load_tool[@]}" "${args[@]}" >"$out/$scenario-$target.txt" 2>&1 || { cat "$out/$scenario-$target.txt" >&2; return 1; }
@@ -184,23 +222,35 @@ fi
 {
   echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) memory"
   echo ".NET: $(dotnet --version) SDK, runtime $(dotnet --list-runtimes | awk '/Microsoft.NETCore.App/ {v=$2} END {print v}'); nginx: $(nginx -v 2>&1 | cut -d/ -f2)"
+  echo "node: $(node --version); Portkey gateway: $(node -p "require('$root/bench/portkey/package.json').dependencies['@portkey-ai/gateway']")"
   echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$out/machine.txt" 2>/dev/null || true
 cat "$out/machine.txt" >&2
 
 failed=0
-scenarios=" ${BENCH_SCENARIOS:-throughput latency scale} "
+scenarios=" ${BENCH_SCENARIOS:-paced unary throughput latency scale} "
 scenario() { # name args...
   local name=$1
   shift
   [[ $scenarios == *" $name "* ]] || return 0
-  for target in ${BENCH_TARGETS:-direct nginx yarp sidecar}; do
+  for target in ${BENCH_TARGETS:-direct nginx yarp sidecar portkey}; do
     start_target "$target"
-    load "$name" "$target" "$@" || failed=1
+    # Portkey is a reference, not under test: a failure of it is reported, not fatal.
+    if ! load "$name" "$target" "$@"; then
+      if [ "$target" = portkey ]; then log "$name / portkey failed (see $out/$name-portkey.txt and portkey.log); not in the table"; else failed=1; fi
+    fi
     stop_target
   done
 }
 
+# Paced (the headline, issue 12): 512 streams at 30 tokens/s, one event per write (the simulated worker flushes every
+# event), ramped up over 2 s and long enough (60 s) to stay open through the window. Once all are open the window
+# takes CPU per event and RSS per open stream over 15 s, while 200 probes, each on a new connection, time the first
+# token (the worker adds no time to first token, so the probes time the path alone). 10 s of full-speed warm-up first.
+scenario paced --streams "${PACED_STREAMS:-512}" --tokens 1800 --rate 30 --ramp 2 --window "${PACED_WINDOW:-15}" \
+  --probes "${PACED_PROBES:-200}" --probe-interval 0.05 --warmup 10
+# Unary: one request at a time, a 36-token answer (197 bytes of text, 580 bytes of JSON): the latency added to it.
+scenario unary --streams 1 --tokens 36 --unary "${UNARY_REQUESTS:-20000}" --warmup 5
 # Throughput: 64 streams of 2,000 tokens, the worker as fast as it can; a finished stream starts another.
 # 20 s of warm-up: tiered compilation of the per-request code goes on for ~20 s of this load (1,300 methods
 # compiled between 8 and 16 s, measured with DOTNET_JitDisasmSummary), and would be counted as proxy CPU.

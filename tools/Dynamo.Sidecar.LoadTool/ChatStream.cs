@@ -37,19 +37,14 @@ internal static class ChatStream
     private const int ReadSize = 16 * 1024;
     private const int MaxHeldEventBytes = 1024 * 1024;
 
-    public static byte[] RequestBody(string model, int tokens) => Encoding.UTF8.GetBytes(
-        $$"""{"model":"{{model}}","stream":true,"max_tokens":{{tokens}},"messages":[{"role":"system","content":"You are a load generator."},{"role":"user","content":"Count slowly from one to infinity, one word per token."}]}""");
+    public static byte[] RequestBody(string model, int tokens, bool stream = true) => Encoding.UTF8.GetBytes(
+        $$"""{"model":"{{model}}","stream":{{(stream ? "true" : "false")}},"max_tokens":{{tokens}},"messages":[{"role":"system","content":"You are a load generator."},{"role":"user","content":"Count slowly from one to infinity, one word per token."}]}""");
 
     /// <param name="opened">Called once the response headers arrived (the stream is open); <paramref name="closed"/> when it ends.</param>
-    public static async Task RunAsync(HttpClient client, Uri endpoint, byte[] body, double? rate, StreamRecord record,
-        Action opened, Action closed, CancellationToken cutAt)
+    public static async Task RunAsync(HttpClient client, Uri endpoint, byte[] body, double? rate, IReadOnlyList<KeyValuePair<string, string>> headers,
+        StreamRecord record, Action opened, Action closed, CancellationToken cutAt)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = new ByteArrayContent(body), Version = HttpVersion.Version11 };
-        request.Content.Headers.ContentType = new("application/json");
-        if (rate is { } tokensPerSecond)
-        {
-            request.Headers.TryAddWithoutValidation("x-sim-tokens-per-second", tokensPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        }
+        using var request = NewRequest(endpoint, body, rate, headers);
 
         var buffer = ArrayPool<byte>.Shared.Rent(ReadSize);
         ArrayBufferWriter<byte>? held = null; // only for an event split across reads
@@ -131,6 +126,24 @@ internal static class ChatStream
                 closed();
             }
         }
+    }
+
+    /// <summary>A chat completion POST with the simulated worker's pacing header and the run's extra headers.</summary>
+    public static HttpRequestMessage NewRequest(Uri endpoint, byte[] body, double? rate, IReadOnlyList<KeyValuePair<string, string>> headers)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = new ByteArrayContent(body), Version = HttpVersion.Version11 };
+        request.Content.Headers.ContentType = new("application/json");
+        if (rate is { } tokensPerSecond)
+        {
+            request.Headers.TryAddWithoutValidation("x-sim-tokens-per-second", tokensPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        foreach (var (name, value) in headers)
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        return request;
     }
 
     private static void OnEvent(ReadOnlySpan<byte> rawEvent, long now, StreamRecord record, ref long last)

@@ -30,21 +30,15 @@ internal static class LoadCommand
             return 2;
         }
 
-        using var handler = new SocketsHttpHandler
-        {
-            UseProxy = false,
-            AutomaticDecompression = DecompressionMethods.None,
-            MaxConnectionsPerServer = int.MaxValue,
-            ConnectTimeout = TimeSpan.FromSeconds(10),
-            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
-        };
+        using var handler = NewHandler();
         using var client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
         var endpoint = new Uri(options.Url.ToString().TrimEnd('/') + "/v1/chat/completions");
 
         using var runLimit = CancellationTokenSource.CreateLinkedTokenSource(stop);
         runLimit.CancelAfter(options.Timeout);
 
-        if (options.Warmup > TimeSpan.Zero)
+        // A unary run warms up with its own requests (UnaryLoad); a gateway may not stream at all.
+        if (options.Warmup > TimeSpan.Zero && options.Unary is null)
         {
             var warmupError = await WarmUpAsync(client, endpoint, options, runLimit.Token).ConfigureAwait(false);
             if (warmupError is not null)
@@ -57,7 +51,18 @@ internal static class LoadCommand
             await Task.Delay(TimeSpan.FromSeconds(1), runLimit.Token).ConfigureAwait(false);
         }
 
-        var result = await MeasureAsync(client, endpoint, options, baseline, runLimit.Token).ConfigureAwait(false);
+        LoadResult result;
+        try
+        {
+            result = options.Unary is { } requests
+                ? await UnaryLoad.MeasureAsync(client, endpoint, options, requests, baseline, runLimit.Token).ConfigureAwait(false)
+                : await MeasureAsync(client, endpoint, options, baseline, runLimit.Token).ConfigureAwait(false);
+        }
+        catch (HttpRequestException ex) when (options.Unary is not null)
+        {
+            await stderr.WriteLineAsync(ex.Message).ConfigureAwait(false);
+            return 1;
+        }
         var json = result.ToJson();
         if (options.OutFile is { } outFile)
         {
@@ -72,6 +77,15 @@ internal static class LoadCommand
 
         return result.Errors > 0 || result.Events == 0 ? 1 : 0;
     }
+
+    public static SocketsHttpHandler NewHandler() => new()
+    {
+        UseProxy = false,
+        AutomaticDecompression = DecompressionMethods.None,
+        MaxConnectionsPerServer = int.MaxValue,
+        ConnectTimeout = TimeSpan.FromSeconds(10),
+        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
+    };
 
     /// <summary>
     /// Streams as fast as the worker can for the warm-up time (up to 64 at once, 500 tokens each), so that every
@@ -89,7 +103,7 @@ internal static class LoadCommand
             while (!end.IsCancellationRequested && Volatile.Read(ref error) is null)
             {
                 var record = new StreamRecord(gaps);
-                await ChatStream.RunAsync(client, endpoint, body, rate: 0, record, static () => { }, static () => { }, end.Token).ConfigureAwait(false);
+                await ChatStream.RunAsync(client, endpoint, body, rate: 0, options.Headers, record, static () => { }, static () => { }, end.Token).ConfigureAwait(false);
                 if (record.Error is not null)
                 {
                     Interlocked.CompareExchange(ref error, record.Error, null);
@@ -108,6 +122,7 @@ internal static class LoadCommand
         var gapHistogram = new LatencyHistogram();
         var open = 0;
         var maxOpen = 0;
+        var closedStreams = 0;
 
         var pids = options.Pids;
         var hasProxy = pids.Count > 0;
@@ -141,17 +156,30 @@ internal static class LoadCommand
                     records.Add(record);
                 }
 
-                await ChatStream.RunAsync(client, endpoint, body, options.Rate, record,
+                await ChatStream.RunAsync(client, endpoint, body, options.Rate, options.Headers, record,
                     opened: () =>
                     {
                         var now = Interlocked.Increment(ref open);
                         InterlockedMax(ref maxOpen, now);
                     },
-                    closed: () => Interlocked.Decrement(ref open),
+                    closed: () =>
+                    {
+                        Interlocked.Decrement(ref open);
+                        Interlocked.Increment(ref closedStreams);
+                    },
                     cut.Token).ConfigureAwait(false);
             }
             while (options.Duration is not null && !cut.IsCancellationRequested);
-        }, CancellationToken.None));
+        }, CancellationToken.None)).ToArray();
+
+        PacedWindow? window = null;
+        if (options.Window is { } windowLength)
+        {
+            window = await PacedWindow.RunAsync(new PacedWindow.Load(options, endpoint, pids, () => Volatile.Read(ref open), () => Volatile.Read(ref closedStreams),
+                () => { lock (records) { return records.Sum(r => (long)r.Events); } }, streams), windowLength, cut.Token).ConfigureAwait(false);
+            await durationEnd.CancelAsync().ConfigureAwait(false);
+        }
+
         try
         {
             await Task.WhenAll(streams).ConfigureAwait(false);
@@ -174,7 +202,20 @@ internal static class LoadCommand
         var events = records.Sum(r => (long)r.Events);
         var ttft = Percentiles.Of([.. records.Where(r => r.FirstContent != 0).Select(r => Milliseconds(r.FirstContent - r.Started))]);
         var gaps = gapHistogram.Percentiles();
-        var errors = records.Where(r => r.Error is not null || (r.Cut && timedOut)).ToArray();
+        var errors = records.Where(r => r.Error is not null || (r.Cut && timedOut)).Select(r => r.Error ?? "cut by --timeout")
+            .Concat(window?.ProbeErrors ?? []).ToArray();
+        if (window is { Missed: { } missed })
+        {
+            errors = [.. errors, missed];
+        }
+
+        // A paced run's figures are the window's: every stream open, the ramp and the cut left out.
+        if (window is not null)
+        {
+            proxyCpu = window.ProxyCpuSeconds;
+            events = window.Events;
+            wall = window.WallSeconds;
+        }
 
         ProcessUsage? proxy = null;
         if (sampler is not null)
@@ -202,9 +243,14 @@ internal static class LoadCommand
             RampSeconds = options.Ramp.TotalSeconds,
             Requests = records.Count,
             Completed = records.Count(r => r.Error is null && !r.Cut),
+            WindowSeconds = window?.WallSeconds,
+            StreamsClosedInWindow = window?.StreamsClosed,
+            ProbeTtftMs = window?.ProbeTtftMs,
+            AddedProbeTtftMs = LoadResult.Added(window?.ProbeTtftMs, baseline?.ProbeTtftMs),
+            SlowestProbes = window?.SlowestProbes ?? [],
             Cut = records.Count(r => r.Cut),
             Errors = errors.Length,
-            FirstError = errors.Select(r => r.Error ?? "cut by --timeout").FirstOrDefault(),
+            FirstError = errors.FirstOrDefault(),
             Events = events,
             WallSeconds = wall,
             EventsPerSecond = wall > 0 ? events / wall : 0,
@@ -252,6 +298,26 @@ internal static class LoadCommand
         {
             text.AppendLine(c, $"  added gap ms   {Format(r.AddedGapMs)} (vs {r.BaselineLabel})");
             text.AppendLine(c, $"  added TTFT ms  {Format(r.AddedTtftMs)}");
+        }
+
+        if (r.WindowSeconds is { } windowSeconds)
+        {
+            text.AppendLine(c, $"  window {windowSeconds:F1} s with every stream open; streams closed in it {r.StreamsClosedInWindow}");
+            text.AppendLine(c, $"  probe TTFT ms  {Format(r.ProbeTtftMs)} (fresh connections)");
+            text.AppendLine(c, $"  slowest probes {string.Join(", ", r.SlowestProbes.Select(p => string.Create(c, $"{p.TtftMs:F1} ms at +{p.AtSeconds:F1} s")))}");
+            if (r.BaselineLabel is not null)
+            {
+                text.AppendLine(c, $"  added probe TTFT ms {Format(r.AddedProbeTtftMs)}");
+            }
+        }
+
+        if (r.UnaryLatencyMs is not null)
+        {
+            text.AppendLine(c, $"  unary ms       {Format(r.UnaryLatencyMs)}, {r.UnaryResponseBytes} bytes per answer");
+            if (r.BaselineLabel is not null)
+            {
+                text.AppendLine(c, $"  added unary ms {Format(r.AddedUnaryLatencyMs)}");
+            }
         }
 
         if (r.Proxy is { } p)

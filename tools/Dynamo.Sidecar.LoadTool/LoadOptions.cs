@@ -21,6 +21,14 @@ internal sealed record LoadOptions
           --label NAME       name of the target in the result (default: the URL)
           --warmup S         seconds of full-speed streaming before measuring, so every process on the path has
                              compiled its hot code (default 3; 0 = none)
+          --window S         paced mode: once every stream is open (and 1 s later), measure proxy CPU and events for S
+                             seconds, then cut the streams; the streams must be long enough to stay open through it
+          --probes N         while every stream is open, N time-to-first-token probes one after another, each a
+                             1-token stream on a NEW connection (the way a new client arrives); needs --window
+          --probe-interval S pause between probes (default 0.05)
+          --unary N          instead of streams: N non-streaming chat completions, --streams at a time, each answer
+                             --tokens tokens; reports the latency of each (request sent to body read)
+          --header "N: V"    an extra request header (repeatable), e.g. a gateway's provider headers
           --timeout S        hard limit on the whole run (default 600)
           --model NAME       model field of the requests (default simulated-model)
           --json             print the result as JSON on stdout (human-readable text otherwise)
@@ -42,12 +50,18 @@ internal sealed record LoadOptions
     public string Model { get; init; } = "simulated-model";
     public bool Json { get; init; }
     public string? OutFile { get; init; }
+    public TimeSpan? Window { get; init; }
+    public int Probes { get; init; }
+    public TimeSpan ProbeInterval { get; init; } = TimeSpan.FromMilliseconds(50);
+    public int? Unary { get; init; }
+    public IReadOnlyList<KeyValuePair<string, string>> Headers { get; init; } = [];
 
     /// <summary>Parses <c>--name value</c> and <c>--name=value</c> arguments; throws <see cref="ArgumentException"/> with a message naming the option.</summary>
     public static LoadOptions Parse(IReadOnlyList<string> args)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         var flags = new HashSet<string>(StringComparer.Ordinal);
+        var headers = new List<KeyValuePair<string, string>>();
         for (var i = 0; i < args.Count; i++)
         {
             var arg = args[i];
@@ -58,7 +72,11 @@ internal sealed record LoadOptions
 
             var name = arg[2..];
             var equals = name.IndexOf('=', StringComparison.Ordinal);
-            if (equals >= 0)
+            if (name == "header" && i + 1 < args.Count)
+            {
+                headers.Add(Header(args[++i]));
+            }
+            else if (equals >= 0)
             {
                 values[name[..equals]] = name[(equals + 1)..];
             }
@@ -81,7 +99,7 @@ internal sealed record LoadOptions
             throw new ArgumentException(Usage);
         }
 
-        var known = new HashSet<string>(["url", "streams", "tokens", "rate", "duration", "ramp", "pid", "worker-pid", "baseline", "label", "warmup", "timeout", "model", "out"]);
+        var known = new HashSet<string>(["url", "streams", "tokens", "rate", "duration", "ramp", "pid", "worker-pid", "baseline", "label", "warmup", "timeout", "model", "out", "window", "probes", "probe-interval", "unary"]);
         foreach (var name in values.Keys.Where(name => !known.Contains(name)))
         {
             throw new ArgumentException($"Unknown option --{name}.");
@@ -109,7 +127,25 @@ internal sealed record LoadOptions
             Model = values.GetValueOrDefault("model") ?? "simulated-model",
             Json = flags.Contains("json"),
             OutFile = values.GetValueOrDefault("out"),
-        };
+            Window = values.ContainsKey("window") ? TimeSpan.FromSeconds(Number(values, "window", 0.1)) : null,
+            Probes = values.ContainsKey("probes") ? Int(values, "probes", 0, min: 0) : 0,
+            ProbeInterval = TimeSpan.FromSeconds(values.ContainsKey("probe-interval") ? Number(values, "probe-interval", 0) : 0.05),
+            Unary = values.ContainsKey("unary") ? Int(values, "unary", 0, min: 1) : null,
+            Headers = headers,
+        }.Validated();
+    }
+
+    private LoadOptions Validated() =>
+        Probes > 0 && Window is null ? throw new ArgumentException("--probes needs --window (probes run while every stream is open).")
+        : Window is not null && (Duration is not null || Unary is not null) ? throw new ArgumentException("--window does not go with --duration or --unary.")
+        : this;
+
+    private static KeyValuePair<string, string> Header(string text)
+    {
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        return colon > 0
+            ? new(text[..colon].Trim(), text[(colon + 1)..].Trim())
+            : throw new ArgumentException($"--header must be 'Name: value', not '{text}'.");
     }
 
     private static int Int(Dictionary<string, string> values, string name, int fallback, int min)

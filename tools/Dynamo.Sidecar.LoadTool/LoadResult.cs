@@ -22,6 +22,12 @@ internal sealed record Percentiles(double P50, double P90, double P99, double Ma
         sorted[Math.Clamp((int)Math.Ceiling(quantile * sorted.Length) - 1, 0, sorted.Length - 1)];
 }
 
+/// <summary>
+/// One time-to-first-token probe: seconds into the measurement window when it was sent (and the wall-clock time, to
+/// find it in a proxy's logs), and its TTFT.
+/// </summary>
+internal sealed record ProbeSample(double AtSeconds, DateTime SentUtc, double TtftMs);
+
 /// <summary>CPU and memory of the measured processes over the load window.</summary>
 internal sealed record ProcessUsage(
     int[] Pids,
@@ -67,6 +73,26 @@ internal sealed record LoadResult
     public Percentiles? AddedGapMs { get; init; }
 
     public Percentiles? AddedTtftMs { get; init; }
+
+    /// <summary>Paced runs (<c>--window</c>): how long the window was, and streams that ended inside it (should be 0).</summary>
+    public double? WindowSeconds { get; init; }
+
+    public int? StreamsClosedInWindow { get; init; }
+
+    /// <summary>Paced runs: time to first token of probes on fresh connections, sent while every stream was open.</summary>
+    public Percentiles? ProbeTtftMs { get; init; }
+
+    public Percentiles? AddedProbeTtftMs { get; init; }
+
+    public IReadOnlyList<ProbeSample> SlowestProbes { get; init; } = [];
+
+    /// <summary>Unary runs (<c>--unary</c>): request sent to last byte of the body.</summary>
+    public Percentiles? UnaryLatencyMs { get; init; }
+
+    public Percentiles? AddedUnaryLatencyMs { get; init; }
+
+    /// <summary>Unary runs: mean body length of an answer.</summary>
+    public long? UnaryResponseBytes { get; init; }
 
     public ProcessUsage? Proxy { get; init; }
     public double? WorkerCpuSeconds { get; init; }
