@@ -10,7 +10,8 @@ namespace Dynamo.Sidecar.Metering;
 /// <item>A per-chunk usage (<c>continuous_usage_stats</c>) is a running count, and counts as one only while it grows:
 /// Ollama writes zeros on every chunk, and those chunks count one token per choice with output. With <c>n &gt; 1</c>
 /// each chunk carries one choice and vLLM's count is that choice's own (<c>previous_num_tokens[i]</c>), so running counts
-/// are kept per choice index (the first <see cref="TrackedChoices"/>; beyond them, one token per choice). A chunk with
+/// are kept per choice index (the first <see cref="TrackedChoices"/>; beyond them, one token per choice). Workers that
+/// write the request's running count on every choice's chunk instead are counted exactly too. A chunk with
 /// several choices and a usage makes the counts the request's.</item>
 /// <item>Usage-only chunks (<c>include_usage</c>; llama.cpp writes one per choice) add up their output; their input and
 /// cached figures are the request's, once.</item>
@@ -26,12 +27,16 @@ internal struct UsageTally
     private PerChoice _live;
     private PerChoice _reported;
 
-    // Running counts are the request's (set by a chunk with several choices and a usage): _requestReported is the highest.
+    // Running counts are the request's (set by a chunk with several choices and a usage).
     private bool _requestLevel;
-    private long _requestReported;
 
-    // The request's output as running counts say: the sum of _reported, or _requestReported.
-    private long _runningTotal;
+    // Per-choice running counts: vLLM's count is the choice's own, while other workers write the request's running
+    // count on every choice's chunk. Only per-choice counts can grow for one choice while staying at or below a count
+    // already seen for another; until that shows, _highestReported (never more than the request's output, whichever
+    // the worker meant) bounds what a chunk may add.
+    private bool _perChoiceCounts;
+    private long _highestReported;
+    private long _reportedSum;
 
     private long _usageOnlyCompletion = -1;
     private long _usageOnlyReasoning = -1;
@@ -55,7 +60,7 @@ internal struct UsageTally
     public readonly long Completion =>
         _usageOnlyCompletion >= 0 ? _usageOnlyCompletion
         : _requestTotalCompletion >= 0 ? Math.Max(_requestTotalCompletion, LiveTokens)
-        : _runningTotal > 0 ? _runningTotal
+        : _highestReported > 0 ? Math.Max(_perChoiceCounts ? _reportedSum : _highestReported, LiveTokens)
         : -1;
 
     public readonly long Prompt => _prompt;
@@ -118,21 +123,16 @@ internal struct UsageTally
     private bool TryAdvanceRunningCount(int choiceIndex, long completion, out long tokens)
     {
         tokens = 0;
-        if (!_requestLevel && choiceIndex < 0)
-        {
-            _requestLevel = true;
-            _requestReported = _runningTotal;
-        }
-
+        _requestLevel |= choiceIndex < 0;
         if (_requestLevel)
         {
-            if (completion <= _requestReported)
+            if (completion <= _highestReported)
             {
                 return false;
             }
 
             tokens = Math.Max(0, completion - LiveTokens);
-            _requestReported = _runningTotal = completion;
+            _highestReported = completion;
             return true;
         }
 
@@ -141,9 +141,14 @@ internal struct UsageTally
             return false;
         }
 
-        tokens = Math.Max(0, completion - _live[choiceIndex]);
-        _runningTotal = Saturating(_runningTotal, completion - _reported[choiceIndex]);
+        _perChoiceCounts |= completion <= _highestReported;
+        var sinceChoice = Math.Max(0, completion - _live[choiceIndex]);
+        // Until the counts show they are per choice, a chunk with output adds at least one token and, when the count
+        // is the request's, exactly what it grew by: the smaller reading never overshoots either way.
+        tokens = _perChoiceCounts ? sinceChoice : Math.Min(sinceChoice, Math.Max(1, completion - _highestReported));
+        _reportedSum = Saturating(_reportedSum, completion - _reported[choiceIndex]);
         _reported[choiceIndex] = completion;
+        _highestReported = Math.Max(_highestReported, completion);
         return true;
     }
 

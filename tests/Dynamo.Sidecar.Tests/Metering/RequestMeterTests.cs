@@ -604,23 +604,24 @@ public class RequestMeterTests
         var meter = Meter();
         meter.OnChunkInOwnRead(Content(index: 0, usage: new Usage(7, 1, -1)));
         _time.AdvanceSeconds(0.5);
-        meter.OnChunkInOwnRead(Content(index: 1, usage: new Usage(7, 2, -1)));
-        Assert.Equal(3, Scrape().Value("output_tokens_total", ("model", "m")));
+        // Choice 1's count grows while staying at choice 0's: the counts are per choice.
+        meter.OnChunkInOwnRead(Content(index: 1, usage: new Usage(7, 1, -1)));
+        Assert.Equal(2, Scrape().Value("output_tokens_total", ("model", "m")));
         _time.AdvanceSeconds(0.5);
         meter.OnChunkInOwnRead(Content(index: 0, usage: new Usage(7, 2, -1)));
         _time.AdvanceSeconds(0.5);
-        meter.OnChunkInOwnRead(Content(index: 1, usage: new Usage(7, 5, -1)));
-        Assert.Equal(7, Scrape().Value("output_tokens_total", ("model", "m")));
-        // 2 tokens in 0.5 s, 1 in 0.5 s, 3 in 0.5 s: one observation per token.
-        Assert.Equal((6, 1.5), Scrape().Histogram("inter_token_latency_seconds"));
+        meter.OnChunkInOwnRead(Content(index: 1, usage: new Usage(7, 4, -1)));
+        Assert.Equal(6, Scrape().Value("output_tokens_total", ("model", "m")));
+        // 1 token in 0.5 s, 1 in 0.5 s, 3 in 0.5 s: one observation per token.
+        Assert.Equal((5, 1.5), Scrape().Histogram("inter_token_latency_seconds"));
 
         meter.OnChunkInOwnRead(new ChunkFacts { ChoiceIndex = 0, Finished = true, Usage = new Usage(7, 2, -1) });
-        meter.OnChunkInOwnRead(UsageOnly(7, 7));
+        meter.OnChunkInOwnRead(UsageOnly(7, 6));
         meter.Complete(RequestOutcome.Success);
 
         var scrape = Scrape();
-        Assert.Equal(7, scrape.Value("output_tokens_total", ("model", "m")));
-        Assert.Equal((1, 7), scrape.Histogram("output_sequence_tokens"));
+        Assert.Equal(6, scrape.Value("output_tokens_total", ("model", "m")));
+        Assert.Equal((1, 6), scrape.Histogram("output_sequence_tokens"));
         Assert.Equal((1, 7), scrape.Histogram("input_sequence_tokens"));
     }
 
@@ -628,6 +629,8 @@ public class RequestMeterTests
     public void PerChoiceRunningCounts_WithoutAFinalUsage_OslIsTheirSum()
     {
         var meter = Meter();
+        meter.OnChunkInOwnRead(Content(index: 0, usage: new Usage(7, 1, -1)));
+        meter.OnChunkInOwnRead(Content(index: 1, usage: new Usage(7, 1, -1)));
         meter.OnChunkInOwnRead(Content(index: 0, usage: new Usage(7, 3, -1)));
         meter.OnChunkInOwnRead(Content(index: 1, usage: new Usage(7, 4, -1)));
         meter.Complete(RequestOutcome.Success);
@@ -635,6 +638,43 @@ public class RequestMeterTests
         var scrape = Scrape();
         Assert.Equal(7, scrape.Value("output_tokens_total", ("model", "m")));
         Assert.Equal((1, 7), scrape.Histogram("output_sequence_tokens"));
+    }
+
+    [Fact]
+    public void RequestRunningCountOnEachChoicesChunk_NIsTwo_IsNeverOvercounted()
+    {
+        // A worker that writes the request's running count on every choice's chunk (the simulated worker does).
+        var meter = Meter();
+        meter.OnChunkInOwnRead(Content(index: 0, usage: new Usage(7, 1, -1)));
+        _time.AdvanceSeconds(0.5);
+        meter.OnChunkInOwnRead(Content(index: 1, usage: new Usage(7, 2, -1)));
+        _time.AdvanceSeconds(0.5);
+        meter.OnChunkInOwnRead(Content(index: 0, usage: new Usage(7, 3, -1)));
+        _time.AdvanceSeconds(0.5);
+        meter.OnChunkInOwnRead(Content(index: 1, usage: new Usage(7, 4, -1)));
+        Assert.Equal(4, Scrape().Value("output_tokens_total", ("model", "m")));
+        Assert.Equal((3, 1.5), Scrape().Histogram("inter_token_latency_seconds"));
+
+        meter.OnChunkInOwnRead(UsageOnly(7, 4));
+        meter.Complete(RequestOutcome.Success);
+
+        var scrape = Scrape();
+        Assert.Equal(4, scrape.Value("output_tokens_total", ("model", "m")));
+        Assert.Equal((1, 4), scrape.Histogram("output_sequence_tokens"));
+    }
+
+    [Fact]
+    public void RequestRunningCountOnEachChoicesChunk_CutBeforeItsUsage_OslIsTheHighestCount()
+    {
+        var meter = Meter();
+        meter.OnChunkInOwnRead(Content(index: 0, usage: new Usage(7, 1, -1)));
+        meter.OnChunkInOwnRead(Content(index: 1, usage: new Usage(7, 2, -1)));
+        meter.OnChunkInOwnRead(Content(index: 0, usage: new Usage(7, 3, -1)));
+        meter.Complete(RequestOutcome.Internal);
+
+        var scrape = Scrape();
+        Assert.Equal(3, scrape.Value("output_tokens_total", ("model", "m")));
+        Assert.Equal((1, 3), scrape.Histogram("output_sequence_tokens"));
     }
 
     [Fact]
