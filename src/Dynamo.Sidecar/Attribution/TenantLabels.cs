@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using Dynamo.Sidecar.Metering;
 using Microsoft.Extensions.Options;
 
 namespace Dynamo.Sidecar.Attribution;
@@ -15,8 +15,7 @@ internal sealed class TenantLabels(IOptions<ObservabilityOptions> options)
     // A tenant id is a short name or id; anything longer is not one, and is kept out of label memory.
     private const int MaxNameLength = 128;
 
-    private readonly int _maxTenants = options.Value.Attribution.MaxTenants;
-    private readonly ConcurrentDictionary<string, byte> _admitted = new(StringComparer.Ordinal);
+    private readonly FirstComeLabelValues _firstTenants = new(options.Value.Attribution.MaxTenants);
 
     public string LabelFor(string? tenant)
     {
@@ -30,21 +29,6 @@ internal sealed class TenantLabels(IOptions<ObservabilityOptions> options)
             return Other;
         }
 
-        if (_admitted.ContainsKey(tenant))
-        {
-            return tenant;
-        }
-
-        // New tenants are rare; the lock keeps the cap exact without slowing the common lookup above.
-        lock (_admitted)
-        {
-            if (_admitted.Count >= _maxTenants && !_admitted.ContainsKey(tenant))
-            {
-                return Other;
-            }
-
-            _admitted.TryAdd(tenant, 0);
-            return tenant;
-        }
+        return _firstTenants.TryAdmit(tenant) ? tenant : Other;
     }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Dynamo.Sidecar.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -16,14 +15,13 @@ internal sealed class ModelLabels
     private const int MaxNameLength = 256;
 
     private readonly HashSet<string>? _allowList;
-    private readonly int _maxModels;
-    private readonly ConcurrentDictionary<string, byte> _admitted = new(StringComparer.Ordinal);
+    private readonly FirstComeLabelValues _firstModels;
 
     public ModelLabels(IOptions<SidecarOptions> options)
     {
         var metrics = options.Value.Metrics;
         _allowList = metrics.Models.Length > 0 ? new HashSet<string>(metrics.Models, StringComparer.Ordinal) : null;
-        _maxModels = metrics.MaxModels;
+        _firstModels = new FirstComeLabelValues(metrics.MaxModels);
     }
 
     public string LabelFor(string? model)
@@ -38,21 +36,6 @@ internal sealed class ModelLabels
             return _allowList.Contains(model) ? model : Unknown;
         }
 
-        if (_admitted.ContainsKey(model))
-        {
-            return model;
-        }
-
-        // New names are rare; the lock keeps the cap exact without slowing the common lookup above.
-        lock (_admitted)
-        {
-            if (_admitted.Count >= _maxModels && !_admitted.ContainsKey(model))
-            {
-                return Unknown;
-            }
-
-            _admitted.TryAdd(model, 0);
-            return model;
-        }
+        return _firstModels.TryAdmit(model) ? model : Unknown;
     }
 }
