@@ -59,34 +59,20 @@ public class WorkerShapesTests
         Assert.Equal((1, 3), scrape.Histogram("output_sequence_tokens"));
     }
 
-    [Fact]
-    public void Vllm_error_event_then_done_in_a_200_stream_is_an_error_with_the_type_of_its_code()
+    public static TheoryData<string> StreamErrors => [.. WorkerShape.StreamErrors(M).Select(s => s.Shape.Name)];
+
+    [Theory]
+    [MemberData(nameof(StreamErrors))]
+    public void Error_event_then_done_in_a_200_stream_is_an_error_with_the_type_of_its_code(string name)
     {
-        // vLLM's engine fails after two tokens: data: {"error": {..., "code": 500}}, then data: [DONE].
-        var stream = VllmStream.ChatFailingAfter(new Generation(M, [" a", " b", " c", " d"], PromptTokens: 7), tokens: 2);
-        using var metered = Metered(stream, MeteredEndpoint.ChatCompletions);
+        var (shape, errorType) = WorkerShape.StreamErrors(M).Single(s => s.Shape.Name == name);
+        using var metered = Metered(shape.Stream, MeteredEndpoint.ChatCompletions);
 
         var client = metered.ReadAllAndEndAsTheProxy();
 
-        Assert.Equal(stream.Body, SseText.Text(client));
+        Assert.Equal(shape.Stream.Body, SseText.Text(client));
         var scrape = metered.Scrape();
-        Assert.Equal(1, scrape.Value("requests_total", Request("chat_completions", "error", "internal")));
-        Assert.Equal(0, scrape.ValueOrZero("requests_total", Request("chat_completions", "success", "")));
-        Assert.Equal(2, scrape.Value("output_tokens_total", Model));
-    }
-
-    [Fact]
-    public void Tgi_error_event_then_done_in_a_200_stream_is_an_error_with_the_type_of_its_code()
-    {
-        // TGI reports an inference error as data: {"error":{"message":...,"http_status_code":422}}, then data: [DONE].
-        var stream = TgiStream.ChatFailingAfter(new Generation(M, [" a", " b", " c", " d"], PromptTokens: 7), tokens: 2);
-        using var metered = Metered(stream, MeteredEndpoint.ChatCompletions);
-
-        var client = metered.ReadAllAndEndAsTheProxy();
-
-        Assert.Equal(stream.Body, SseText.Text(client));
-        var scrape = metered.Scrape();
-        Assert.Equal(1, scrape.Value("requests_total", Request("chat_completions", "error", "validation")));
+        Assert.Equal(1, scrape.Value("requests_total", Request("chat_completions", "error", errorType)));
         Assert.Equal(0, scrape.ValueOrZero("requests_total", Request("chat_completions", "success", "")));
         Assert.Equal(2, scrape.Value("output_tokens_total", Model));
     }
