@@ -84,23 +84,10 @@ public class WorkerShapesTests
         // "usage":{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0} on every chunk; a usage that does not
         // grow is not a running total, so each chunk still counts one token (SPEC §2).
         var stream = OllamaStream.Completions(new Generation(M, [" The", " sky", " is", " blue", "."], PromptTokens: 9));
-        var usageRead = stream.Events.ToList().FindIndex(e => e.Kind == WorkerEventKind.UsageOnly);
-        double? liveBeforeUsage = null;
-        var upstream = ChunkedReadStream.OfPieces([.. stream.Events.Select(e => SseText.Utf8(e.Text))]);
-        using var metered = new MeteredStream(upstream, endpoint: MeteredEndpoint.Completions);
-        upstream.BeforeRead = read =>
-        {
-            if (read == usageRead)
-            {
-                liveBeforeUsage = metered.Scrape().Value("output_tokens_total", Model);
-            }
-        };
+        var (client, liveBeforeUsage, scrape) = MeterWithLiveCountBeforeUsage(stream, MeteredEndpoint.Completions);
 
-        var client = metered.ReadAllAndEndAsTheProxy();
-
-        Assert.Equal(stream.BodyWithoutUsage, SseText.Text(client));
+        Assert.Equal(stream.BodyWithoutUsage, client);
         Assert.Equal(5, liveBeforeUsage);
-        var scrape = metered.Scrape();
         Assert.Equal(1, scrape.Value("requests_total", Request("completions", "success", "")));
         Assert.Equal(5, scrape.Value("output_tokens_total", Model));
         Assert.Equal((1, 5), scrape.Histogram("output_sequence_tokens"));
@@ -116,23 +103,10 @@ public class WorkerShapesTests
         // (1, 1, 2, 2, 3, 3): each chunk adds one token. Six tokens pass; the first gives TTFT, and ITL is observed
         // once per token after it (SPEC §2): 6 - 1 = 5 observations. The final usage says 6.
         var stream = VllmStream.Chat(new Generation(M, [" a", " b", " c"], PromptTokens: 11) { Choices = 2 }, continuousUsage: true);
-        var usageRead = stream.Events.ToList().FindIndex(e => e.Kind == WorkerEventKind.UsageOnly);
-        double? liveBeforeUsage = null;
-        var upstream = ChunkedReadStream.OfPieces([.. stream.Events.Select(e => SseText.Utf8(e.Text))]);
-        using var metered = new MeteredStream(upstream);
-        upstream.BeforeRead = read =>
-        {
-            if (read == usageRead)
-            {
-                liveBeforeUsage = metered.Scrape().Value("output_tokens_total", Model);
-            }
-        };
+        var (client, liveBeforeUsage, scrape) = MeterWithLiveCountBeforeUsage(stream, MeteredEndpoint.ChatCompletions);
 
-        var client = metered.ReadAllAndEndAsTheProxy();
-
-        Assert.Equal(stream.BodyWithoutUsage, SseText.Text(client));
+        Assert.Equal(stream.BodyWithoutUsage, client);
         Assert.Equal(6, liveBeforeUsage);
-        var scrape = metered.Scrape();
         Assert.Equal(1, scrape.Value("requests_total", Request("chat_completions", "success", "")));
         Assert.Equal(6, scrape.Value("output_tokens_total", Model));
         Assert.Equal((1, 6), scrape.Histogram("output_sequence_tokens"));
@@ -157,6 +131,28 @@ public class WorkerShapesTests
         Assert.Equal(12, scrape.Value("output_tokens_total", Model));
         Assert.Equal((1, 12), scrape.Histogram("output_sequence_tokens"));
         Assert.Equal((1, 9), scrape.Histogram("input_sequence_tokens"));
+    }
+
+    /// <summary>
+    /// Meters <paramref name="stream"/> event by event as the proxy reads it: what the client received, the
+    /// <c>output_tokens_total</c> scraped just before the first usage-only event is read, and the scrape at the end.
+    /// </summary>
+    private static (string Client, double? LiveBeforeUsage, MetricsScrape Scrape) MeterWithLiveCountBeforeUsage(WorkerStream stream, MeteredEndpoint endpoint)
+    {
+        var usageRead = stream.Events.ToList().FindIndex(e => e.Kind == WorkerEventKind.UsageOnly);
+        double? liveBeforeUsage = null;
+        var upstream = ChunkedReadStream.OfPieces([.. stream.Events.Select(e => SseText.Utf8(e.Text))]);
+        using var metered = new MeteredStream(upstream, endpoint: endpoint);
+        upstream.BeforeRead = read =>
+        {
+            if (read == usageRead)
+            {
+                liveBeforeUsage = metered.Scrape().Value("output_tokens_total", Model);
+            }
+        };
+
+        var client = metered.ReadAllAndEndAsTheProxy();
+        return (SseText.Text(client), liveBeforeUsage, metered.Scrape());
     }
 
     private static MeteredStream Metered(WorkerStream stream, MeteredEndpoint endpoint) =>
