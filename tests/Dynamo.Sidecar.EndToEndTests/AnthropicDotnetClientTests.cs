@@ -22,26 +22,10 @@ public sealed class AnthropicDotnetClientTests(LlamaFixture llama, ITestOutputHe
     [Fact]
     public async Task A_streamed_message_is_the_same_through_the_sidecar_and_metered_from_llama_servers_usage()
     {
-        var request = Seeded("anthropic dotnet, stream: why is the sky blue?", MaxTokens);
-        // The first run warms llama-server's prompt cache, so the two compared runs find it in the same state.
-        await StreamAsync(llama.LlamaAddress, request);
-        var direct = await StreamAsync(llama.LlamaAddress, request);
-        var before = await llama.Sidecar.ScrapeAsync();
-        var through = await StreamAsync(llama.Sidecar.ProxyAddress, request);
-        var metrics = new MetricsDelta(before, await llama.Sidecar.ScrapeAfterAsync(before, 1));
-        output.WriteLine($"direct:  {direct}\nthrough: {through}\nmetrics: {MeteredDeltas(metrics)}");
-
-        Assert.Equal(direct, through);
-        Assert.False(string.IsNullOrWhiteSpace(through.Text), "the message has no words to compare");
-        Assert.Equal(MaxTokens, through.OutputTokens);
-        Assert.Equal("max_tokens", through.StopReason);
+        var (through, metrics) = await DirectAndThroughAsync(StreamAsync, "anthropic dotnet, stream: why is the sky blue?", "stream");
         Assert.True(through.TextDeltas > 0, through.ToString());
 
         var describe = metrics.Describe();
-        Assert.True(
-            metrics.Value("requests_total", ("model", Model), ("endpoint", "anthropic_messages"), ("request_type", "stream"), ("status", "success"), ("error_type", "")) == 1,
-            describe);
-        AssertUsageMetered(metrics, through);
         // One first token, then one inter-token gap per later text delta (each delta is one token).
         Assert.Equal(1, metrics.Value("time_to_first_token_seconds_count", ("model", Model)));
         Assert.True(metrics.Value("inter_token_latency_seconds_count", ("model", Model)) == through.TextDeltas - 1, describe);
@@ -51,24 +35,7 @@ public sealed class AnthropicDotnetClientTests(LlamaFixture llama, ITestOutputHe
     [Fact]
     public async Task A_unary_message_is_the_same_through_the_sidecar_and_metered_from_llama_servers_usage()
     {
-        var request = Seeded("anthropic dotnet, unary: count to five", MaxTokens);
-        await CreateAsync(llama.LlamaAddress, request);
-        var direct = await CreateAsync(llama.LlamaAddress, request);
-        var before = await llama.Sidecar.ScrapeAsync();
-        var through = await CreateAsync(llama.Sidecar.ProxyAddress, request);
-        var metrics = new MetricsDelta(before, await llama.Sidecar.ScrapeAfterAsync(before, 1));
-        output.WriteLine($"direct:  {direct}\nthrough: {through}\nmetrics: {MeteredDeltas(metrics)}");
-
-        Assert.Equal(direct, through);
-        Assert.False(string.IsNullOrWhiteSpace(through.Text), "the message has no words to compare");
-        Assert.Equal(MaxTokens, through.OutputTokens);
-        Assert.Equal("max_tokens", through.StopReason);
-
-        var describe = metrics.Describe();
-        Assert.True(
-            metrics.Value("requests_total", ("model", Model), ("endpoint", "anthropic_messages"), ("request_type", "unary"), ("status", "success"), ("error_type", "")) == 1,
-            describe);
-        AssertUsageMetered(metrics, through);
+        var (through, metrics) = await DirectAndThroughAsync(CreateAsync, "anthropic dotnet, unary: count to five", "unary");
         // The proxy cannot see a token of a unary answer before the whole answer.
         Assert.Equal(0, metrics.Value("time_to_first_token_seconds_count", ("model", Model)));
         Assert.Equal(0, metrics.Value("inter_token_latency_seconds_count", ("model", Model)));
@@ -127,6 +94,34 @@ public sealed class AnthropicDotnetClientTests(LlamaFixture llama, ITestOutputHe
         // A cancelled stream has no final usage: its OSL is the tokens that passed.
         Assert.True(metrics.Histogram("output_sequence_tokens", Model) == (1, outputTokens), describe);
         metrics.AssertIdle();
+    }
+
+    /// <summary>
+    /// Sends one seeded request with <paramref name="send"/> three times: once to warm llama-server's prompt cache (so
+    /// the two compared runs find it in the same state), once directly, once through the sidecar. Checks the client saw
+    /// the same full-length message both ways and the sidecar counted one successful request of
+    /// <paramref name="requestType"/> from its usage; returns that message and what the sidecar's metrics grew by.
+    /// </summary>
+    private async Task<(MessageSummary Through, MetricsDelta Metrics)> DirectAndThroughAsync(
+        Func<Uri, MessageCreateParams, Task<MessageSummary>> send, string prompt, string requestType)
+    {
+        var request = Seeded(prompt, MaxTokens);
+        await send(llama.LlamaAddress, request);
+        var direct = await send(llama.LlamaAddress, request);
+        var before = await llama.Sidecar.ScrapeAsync();
+        var through = await send(llama.Sidecar.ProxyAddress, request);
+        var metrics = new MetricsDelta(before, await llama.Sidecar.ScrapeAfterAsync(before, 1));
+        output.WriteLine($"direct:  {direct}\nthrough: {through}\nmetrics: {MeteredDeltas(metrics)}");
+
+        Assert.Equal(direct, through);
+        Assert.False(string.IsNullOrWhiteSpace(through.Text), "the message has no words to compare");
+        Assert.Equal(MaxTokens, through.OutputTokens);
+        Assert.Equal("max_tokens", through.StopReason);
+        Assert.True(
+            metrics.Value("requests_total", ("model", Model), ("endpoint", "anthropic_messages"), ("request_type", requestType), ("status", "success"), ("error_type", "")) == 1,
+            metrics.Describe());
+        AssertUsageMetered(metrics, through);
+        return (through, metrics);
     }
 
     /// <summary>What the sidecar's metrics grew by, for the test's output.</summary>

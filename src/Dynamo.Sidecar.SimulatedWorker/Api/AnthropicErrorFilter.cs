@@ -7,7 +7,7 @@ namespace Dynamo.Sidecar.SimulatedWorker.Api;
 /// Turns a rejected <c>/v1/messages</c> request into Anthropic's error body,
 /// <c>{"type":"error","error":{"type":"invalid_request_error","message":...}}</c>, which Anthropic's clients parse.
 /// </summary>
-internal sealed class AnthropicErrorFilter(ILogger<AnthropicErrorFilter> logger) : IEndpointFilter
+internal sealed class AnthropicErrorFilter(ILogger<AnthropicErrorFilter> logger) : RejectedRequestFilter(logger)
 {
     private static readonly JsonEncodedText Error = JsonEncodedText.Encode("error");
     private static readonly JsonEncodedText Message = JsonEncodedText.Encode("message");
@@ -17,32 +17,15 @@ internal sealed class AnthropicErrorFilter(ILogger<AnthropicErrorFilter> logger)
     private static readonly JsonEncodedText OverloadedError = JsonEncodedText.Encode("overloaded_error");
     private static readonly JsonEncodedText ApiError = JsonEncodedText.Encode("api_error");
 
-    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    protected override void WriteError(Utf8JsonWriter json, int statusCode, string message)
     {
-        try
-        {
-            return await next(context);
-        }
-        catch (BadHttpRequestException ex) when (!context.HttpContext.Response.HasStarted)
-        {
-            var http = context.HttpContext;
-            Log.RequestRejected(logger, http.Request.Path.Value, ex.StatusCode, ex.Message);
-            using var body = new PooledByteBuffer();
-            using (var json = new Utf8JsonWriter(body, WireJson.WriterOptions))
-            {
-                json.WriteStartObject();
-                json.WriteString(WireJson.Type, Error);
-                json.WriteStartObject(Error);
-                json.WriteString(WireJson.Type, ErrorType(ex.StatusCode));
-                json.WriteString(Message, ex.Message);
-                json.WriteEndObject();
-                json.WriteEndObject();
-            }
-
-            http.Response.StatusCode = ex.StatusCode;
-            await JsonBody.WriteAsync(http.Response, body, http.RequestAborted);
-            return Results.Empty;
-        }
+        json.WriteStartObject();
+        json.WriteString(WireJson.Type, Error);
+        json.WriteStartObject(Error);
+        json.WriteString(WireJson.Type, ErrorType(statusCode));
+        json.WriteString(Message, message);
+        json.WriteEndObject();
+        json.WriteEndObject();
     }
 
     private static JsonEncodedText ErrorType(int statusCode) => statusCode switch

@@ -8,7 +8,7 @@ namespace Dynamo.Sidecar.SimulatedWorker.Api;
 /// <c>{"object":"error","message":...,"type":"BadRequestError","param":null,"code":400}</c>
 /// (the type follows the status, as vLLM's does, for the statuses a simulated fault asks for).
 /// </summary>
-internal sealed class OpenAiErrorFilter(ILogger<OpenAiErrorFilter> logger) : IEndpointFilter
+internal sealed class OpenAiErrorFilter(ILogger<OpenAiErrorFilter> logger) : RejectedRequestFilter(logger)
 {
     private static readonly JsonEncodedText Error = JsonEncodedText.Encode("error");
     private static readonly JsonEncodedText Message = JsonEncodedText.Encode("message");
@@ -20,32 +20,15 @@ internal sealed class OpenAiErrorFilter(ILogger<OpenAiErrorFilter> logger) : IEn
     private static readonly JsonEncodedText Param = JsonEncodedText.Encode("param");
     private static readonly JsonEncodedText Code = JsonEncodedText.Encode("code");
 
-    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    protected override void WriteError(Utf8JsonWriter json, int statusCode, string message)
     {
-        try
-        {
-            return await next(context);
-        }
-        catch (BadHttpRequestException ex) when (!context.HttpContext.Response.HasStarted)
-        {
-            var http = context.HttpContext;
-            Log.RequestRejected(logger, http.Request.Path.Value, ex.StatusCode, ex.Message);
-            using var body = new PooledByteBuffer();
-            using (var json = new Utf8JsonWriter(body, WireJson.WriterOptions))
-            {
-                json.WriteStartObject();
-                json.WriteString(WireJson.Object, Error);
-                json.WriteString(Message, ex.Message);
-                json.WriteString(WireJson.Type, ErrorType(ex.StatusCode));
-                json.WriteNull(Param);
-                json.WriteNumber(Code, ex.StatusCode);
-                json.WriteEndObject();
-            }
-
-            http.Response.StatusCode = ex.StatusCode;
-            await JsonBody.WriteAsync(http.Response, body, http.RequestAborted);
-            return Results.Empty;
-        }
+        json.WriteStartObject();
+        json.WriteString(WireJson.Object, Error);
+        json.WriteString(Message, message);
+        json.WriteString(WireJson.Type, ErrorType(statusCode));
+        json.WriteNull(Param);
+        json.WriteNumber(Code, statusCode);
+        json.WriteEndObject();
     }
 
     private static JsonEncodedText ErrorType(int statusCode) => statusCode switch

@@ -68,24 +68,11 @@ public sealed class AccessLogTests
         await using var worker = new RawSocketWorker(async exchange =>
         {
             await exchange.SendHeadAsync();
-            await exchange.SendChunkAsync(Encoding.UTF8.GetBytes(Stream.Join(WorkerEventKind.Role)));
-            for (var i = 0; i < tokensBeforeLeaving; i++)
-            {
-                await exchange.SendChunkAsync(Encoding.UTF8.GetBytes(SseFrame.Event(new VllmStream(Model).Content($" t{i}"))));
-            }
-
-            await exchange.Aborted;
+            await exchange.SendTokensUntilAbortedAsync(Model, tokensBeforeLeaving);
         });
         await using var sidecar = await SidecarHost.StartAsync(worker.Address, logs, "Sidecar:AccessLog=true");
 
-        using (var client = FaultStreams.LeavingClient(sidecar.ProxyAddress))
-        {
-            var response = await client.SendAsync(Requests.Post("/v1/chat/completions", ChatRequest()), HttpCompletionOption.ResponseHeadersRead);
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await FaultStreams.ReadUntilAsync(await response.Content.ReadAsStreamAsync(), new MemoryStream(),
-                text => FaultStreams.CountOccurrences(text, "\"content\":\" t") >= tokensBeforeLeaving, timeout.Token);
-            response.Dispose();
-        }
+        await FaultStreams.LeaveAfterTokensAsync(sidecar.ProxyAddress, Requests.Post("/v1/chat/completions", ChatRequest()), tokensBeforeLeaving);
 
         var json = (await SingleEntryAsync(logs)).RootElement;
         Assert.Equal("error", json.GetProperty("status").GetString());

@@ -148,27 +148,14 @@ public sealed class TenantAttributionTests : IAsyncLifetime
             }
 
             // The leaver: a few tokens, then nothing more until the sidecar aborts the request.
-            await exchange.SendChunkAsync(Encoding.UTF8.GetBytes(full.Join(WorkerEventKind.Role)));
-            for (var i = 0; i < tokensBeforeLeaving; i++)
-            {
-                await exchange.SendChunkAsync(Encoding.UTF8.GetBytes(SseFrame.Event(new VllmStream(Model).Content($" t{i}"))));
-            }
-
-            await exchange.Aborted;
+            await exchange.SendTokensUntilAbortedAsync(Model, tokensBeforeLeaving);
         });
         await using var sidecar = await SidecarHost.StartAsync(worker.Address, "Sidecar:Attribution:FromBody=true");
         var before = await sidecar.ScrapeAsync();
 
         var (finished, _) = await Requests.PostAsync(sidecar.Client, "/v1/chat/completions", Chat(user: "finisher", stream: true));
         Assert.Equal(200, (int)finished.StatusCode);
-        using (var client = FaultStreams.LeavingClient(sidecar.ProxyAddress))
-        {
-            var response = await client.SendAsync(Requests.Post("/v1/chat/completions", Chat(user: "leaver", stream: true)), HttpCompletionOption.ResponseHeadersRead);
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await FaultStreams.ReadUntilAsync(await response.Content.ReadAsStreamAsync(), new MemoryStream(),
-                text => FaultStreams.CountOccurrences(text, "\"content\":\" t") >= tokensBeforeLeaving, timeout.Token);
-            response.Dispose();
-        }
+        await FaultStreams.LeaveAfterTokensAsync(sidecar.ProxyAddress, Requests.Post("/v1/chat/completions", Chat(user: "leaver", stream: true)), tokensBeforeLeaving);
 
         var delta = await AfterAsync(sidecar, before, 2);
         Assert.Equal(9, delta.Value("tenant_tokens_total", ("tenant", "finisher"), ("model", Model), ("token_type", "input")));

@@ -102,26 +102,13 @@ public sealed class TracingTests
         await using var worker = new RawSocketWorker(async exchange =>
         {
             await exchange.SendHeadAsync();
-            await exchange.SendChunkAsync(Encoding.UTF8.GetBytes(Stream.Join(WorkerEventKind.Role)));
-            for (var i = 0; i < tokensBeforeLeaving; i++)
-            {
-                await exchange.SendChunkAsync(Encoding.UTF8.GetBytes(SseFrame.Event(new VllmStream(Model).Content($" t{i}"))));
-            }
-
-            await exchange.Aborted;
+            await exchange.SendTokensUntilAbortedAsync(Model, tokensBeforeLeaving);
         });
         await using var sidecar = await SidecarHost.StartAsync(worker.Address, new LogCapture(), receiver.SidecarSettings);
 
-        using (var client = Faults.FaultStreams.LeavingClient(sidecar.ProxyAddress))
-        {
-            var request = Requests.Post("/v1/chat/completions", ChatRequest(stream: true));
-            request.Headers.TryAddWithoutValidation("traceparent", $"00-{ClientTraceId}-{ClientSpanId}-01");
-            var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await Faults.FaultStreams.ReadUntilAsync(await response.Content.ReadAsStreamAsync(), new MemoryStream(),
-                text => Faults.FaultStreams.CountOccurrences(text, "\"content\":\" t") >= tokensBeforeLeaving, timeout.Token);
-            response.Dispose();
-        }
+        var request = Requests.Post("/v1/chat/completions", ChatRequest(stream: true));
+        request.Headers.TryAddWithoutValidation("traceparent", $"00-{ClientTraceId}-{ClientSpanId}-01");
+        await Faults.FaultStreams.LeaveAfterTokensAsync(sidecar.ProxyAddress, request, tokensBeforeLeaving);
 
         var span = Assert.Single(await receiver.WaitForTraceAsync(ClientTraceId));
         Assert.Equal("cancelled", span.Attributes["error.type"]);

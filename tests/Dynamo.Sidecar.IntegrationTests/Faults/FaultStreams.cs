@@ -24,6 +24,20 @@ internal static class FaultStreams
             Timeout = Timeout.InfiniteTimeSpan,
         };
 
+    /// <summary>
+    /// Sends <paramref name="request"/> from a <see cref="LeavingClient"/> that reads until <paramref name="tokens"/> of
+    /// the <c>" t0"</c>, <c>" t1"</c>... content chunks arrived (what <c>RawExchange.SendTokensUntilAbortedAsync</c>
+    /// sends), then leaves.
+    /// </summary>
+    public static async Task LeaveAfterTokensAsync(Uri proxy, HttpRequestMessage request, int tokens)
+    {
+        using var client = LeavingClient(proxy);
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await ReadUntilAsync(await response.Content.ReadAsStreamAsync(), new MemoryStream(),
+            text => CountOccurrences(text, "\"content\":\" t") >= tokens, timeout.Token);
+    }
+
     /// <summary>Reads <paramref name="body"/> until it ends or fails, keeping every byte that arrived.</summary>
     public static async Task<(byte[] Received, Exception? Error)> ReadToEndOrFailureAsync(Stream body, CancellationToken cancellationToken = default)
     {

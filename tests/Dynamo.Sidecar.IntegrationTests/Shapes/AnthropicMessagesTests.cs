@@ -1,6 +1,9 @@
 using System.Text;
 using Dynamo.Sidecar.IntegrationTests.Support;
-using Microsoft.AspNetCore.Http;
+using Dynamo.Sidecar.Testing.Workers;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+using WireMock.Server;
 
 namespace Dynamo.Sidecar.IntegrationTests.Shapes;
 
@@ -13,85 +16,99 @@ public sealed class AnthropicMessagesTests
 {
     private const string Model = "claude-sonnet-4-5";
     private const string StreamRequest = """{"model":"claude-sonnet-4-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"Why is the sky blue?"}]}""";
-    private const string StartUsage = """{"input_tokens":25,"cache_creation_input_tokens":10,"cache_read_input_tokens":100,"output_tokens":1}""";
 
-    private static readonly string[] Deltas = ["The", " sky", " scatters"];
-    private static readonly (string, string) MessageStop = ("message_stop", """{"type":"message_stop"}""");
+    /// <summary>Prompt tokens the worker wrote to its cache: 135 = 25 input + 100 cache reads + 10 cache writes.</summary>
+    private const int CacheCreationTokens = 10;
+
+    private static readonly (string, string) ModelLabel = ("model", Model);
+
+    private static readonly Generation SkyAnswer = new(Model, ["The", " sky", " scatters"], PromptTokens: 135, CachedTokens: 100) { FinishReason = "stop" };
 
     [Fact]
     public async Task Stream_passes_byte_identical_request_untouched_and_is_metered_from_its_usage()
     {
-        var stream = MessagesStream(StartUsage, Deltas, """{"output_tokens":3}""", end: MessageStop);
-        await using var worker = await MessagesWorker.StartAsync(stream, "text/event-stream; charset=utf-8");
-        await using var sidecar = await SidecarHost.StartAsync(worker.Address);
+        var stream = AnthropicStream.Messages(SkyAnswer, CacheCreationTokens);
+        var usage = stream.Usage!;
+        using var worker = Worker(stream.Body, "text/event-stream; charset=utf-8");
+        await using var sidecar = await SidecarHost.StartAsync(worker.Url!);
         var before = await sidecar.ScrapeAsync();
 
         var (response, received) = await Requests.PostAsync(sidecar.Client, "/v1/messages", StreamRequest);
 
         Assert.Equal(200, (int)response.StatusCode);
-        Assert.Equal(stream, Encoding.UTF8.GetString(received));
-        Assert.Equal(StreamRequest, worker.LastRequestBody);
-        Assert.Equal(Encoding.UTF8.GetByteCount(StreamRequest), worker.LastRequestContentLength);
+        Assert.Equal(stream.Body, Encoding.UTF8.GetString(received));
+        var upstream = worker.LogEntries.Single().RequestMessage;
+        Assert.Equal(Encoding.UTF8.GetBytes(StreamRequest), upstream.BodyAsBytes);
+        Assert.Equal(Encoding.UTF8.GetByteCount(StreamRequest).ToString(), upstream.Headers!.Single(h => h.Key.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)).Value.Single());
         var delta = await MetricsDelta.AfterAsync(sidecar, before);
         delta.AssertOneRequest(Model, "anthropic_messages", "stream");
-        Assert.Equal((1, 135), delta.Histogram("input_sequence_tokens", Model));
-        Assert.Equal((1, 100), delta.Histogram("cached_sequence_length", Model));
-        Assert.Equal((1, 100), delta.Histogram("cached_tokens", Model));
-        Assert.Equal((1, 3), delta.Histogram("output_sequence_tokens", Model));
-        Assert.Equal(3, delta.Value("output_tokens_total", ("model", Model)));
-        Assert.Equal(1, delta.Value("time_to_first_token_seconds_count", ("model", Model)));
-        Assert.Equal(Deltas.Length - 1, delta.Value("inter_token_latency_seconds_count", ("model", Model)));
+        Assert.Equal((1, usage.InputTokens), delta.Histogram("input_sequence_tokens", Model));
+        Assert.Equal((1, usage.CachedTokens!.Value), delta.Histogram("cached_sequence_length", Model));
+        Assert.Equal((1, usage.CachedTokens!.Value), delta.Histogram("cached_tokens", Model));
+        Assert.Equal((1, usage.OutputTokens), delta.Histogram("output_sequence_tokens", Model));
+        Assert.Equal(usage.OutputTokens, delta.Value("output_tokens_total", ModelLabel));
+        Assert.Equal(1, delta.Value("time_to_first_token_seconds_count", ModelLabel));
+        Assert.Equal(stream.Texts(WorkerEventKind.Content).Count - 1, delta.Value("inter_token_latency_seconds_count", ModelLabel));
     }
 
     [Fact]
     public async Task Unary_body_is_untouched_and_tokens_come_from_its_usage()
     {
-        const string body = """{"id":"msg_01","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"Rayleigh scattering."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":25,"cache_creation_input_tokens":10,"cache_read_input_tokens":100,"output_tokens":4}}""";
+        var generation = new Generation(Model, ["Ray", "leigh", " scattering", "."], PromptTokens: 135, CachedTokens: 100) { FinishReason = "stop" };
+        var body = AnthropicStream.Unary(generation, CacheCreationTokens);
         const string request = """{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"Why is the sky blue?"}]}""";
-        await using var worker = await MessagesWorker.StartAsync(body, "application/json");
-        await using var sidecar = await SidecarHost.StartAsync(worker.Address);
+        using var worker = Worker(body, "application/json");
+        await using var sidecar = await SidecarHost.StartAsync(worker.Url!);
         var before = await sidecar.ScrapeAsync();
 
         var (response, received) = await Requests.PostAsync(sidecar.Client, "/v1/messages", request);
 
         Assert.Equal(200, (int)response.StatusCode);
         Assert.Equal(body, Encoding.UTF8.GetString(received));
-        Assert.Equal(request, worker.LastRequestBody);
+        Assert.Equal(Encoding.UTF8.GetBytes(request), worker.LogEntries.Single().RequestMessage.BodyAsBytes);
         var delta = await MetricsDelta.AfterAsync(sidecar, before);
         delta.AssertOneRequest(Model, "anthropic_messages", "unary");
-        Assert.Equal((1, 135), delta.Histogram("input_sequence_tokens", Model));
-        Assert.Equal((1, 100), delta.Histogram("cached_tokens", Model));
-        Assert.Equal((1, 4), delta.Histogram("output_sequence_tokens", Model));
-        Assert.Equal(4, delta.Value("output_tokens_total", ("model", Model)));
-        Assert.Equal(0, delta.Value("time_to_first_token_seconds_count", ("model", Model)));
+        Assert.Equal((1, generation.PromptTokens), delta.Histogram("input_sequence_tokens", Model));
+        Assert.Equal((1, generation.CachedTokens!.Value), delta.Histogram("cached_tokens", Model));
+        Assert.Equal((1, generation.CompletionTokens), delta.Histogram("output_sequence_tokens", Model));
+        Assert.Equal(generation.CompletionTokens, delta.Value("output_tokens_total", ModelLabel));
+        Assert.Equal(0, delta.Value("time_to_first_token_seconds_count", ModelLabel));
     }
 
     [Fact]
     public async Task Error_event_reaches_the_client_and_ends_the_request_as_an_overload()
     {
-        var stream = MessagesStream(StartUsage, ["The"], usage: null,
-            end: ("error", """{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"""));
-        await using var worker = await MessagesWorker.StartAsync(stream, "text/event-stream");
-        await using var sidecar = await SidecarHost.StartAsync(worker.Address);
+        var stream = AnthropicStream.MessagesFailingAfter(SkyAnswer, tokens: 1);
+        using var worker = Worker(stream.Body, "text/event-stream");
+        await using var sidecar = await SidecarHost.StartAsync(worker.Url!);
         var before = await sidecar.ScrapeAsync();
 
         var (response, received) = await Requests.PostAsync(sidecar.Client, "/v1/messages", StreamRequest);
 
         Assert.Equal(200, (int)response.StatusCode);
-        Assert.Equal(stream, Encoding.UTF8.GetString(received));
+        Assert.Equal(stream.Body, Encoding.UTF8.GetString(received));
         var delta = await MetricsDelta.AfterAsync(sidecar, before);
         delta.AssertOneRequest(Model, "anthropic_messages", "stream", status: "error", errorType: "overload");
-        Assert.Equal(1, delta.Value("output_tokens_total", ("model", Model)));
-        Assert.Equal((1, 135), delta.Histogram("input_sequence_tokens", Model));
+        Assert.Equal(1, delta.Value("output_tokens_total", ModelLabel));
+        Assert.Equal((1, SkyAnswer.PromptTokens), delta.Histogram("input_sequence_tokens", Model));
     }
 
     [Fact]
     public async Task Error_event_then_a_cut_connection_is_still_the_error_it_named()
     {
-        var stream = MessagesStream(StartUsage, ["The"], usage: null,
-            end: ("error", """{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long"}}"""));
+        var stream = AnthropicStream.MessagesFailingAfter(SkyAnswer, tokens: 1, "invalid_request_error", "prompt is too long");
         var cut = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var worker = await MessagesWorker.StartAsync(stream, "text/event-stream", abortWhen: cut.Task);
+        await using var worker = new RawSocketWorker(async exchange =>
+        {
+            await exchange.SendHeadAsync();
+            foreach (var e in stream.Events)
+            {
+                await exchange.SendChunkAsync(Encoding.UTF8.GetBytes(e.Text));
+            }
+
+            await cut.Task;
+            exchange.Cut();
+        });
         await using var sidecar = await SidecarHost.StartAsync(worker.Address);
         var before = await sidecar.ScrapeAsync();
 
@@ -100,7 +117,7 @@ public sealed class AnthropicMessagesTests
         var body = await response.Content.ReadAsStreamAsync();
         var received = new MemoryStream();
         // The worker cuts the connection only once the client holds every event (a reset may drop bytes in flight).
-        await Faults.FaultStreams.ReadUntilAsync(body, received, text => text == stream, CancellationToken.None);
+        await Faults.FaultStreams.ReadUntilAsync(body, received, text => text == stream.Body, CancellationToken.None);
         cut.SetResult();
         var (rest, error) = await Faults.FaultStreams.ReadToEndOrFailureAsync(body);
 
@@ -116,16 +133,17 @@ public sealed class AnthropicMessagesTests
     {
         const string answer = """{"input_tokens":14}""";
         const string request = """{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"Hello"}]}""";
-        await using var worker = await MessagesWorker.StartAsync(answer, "application/json");
-        await using var sidecar = await SidecarHost.StartAsync(worker.Address);
+        using var worker = Worker(answer, "application/json");
+        await using var sidecar = await SidecarHost.StartAsync(worker.Url!);
         var before = await sidecar.ScrapeAsync();
 
         var (response, received) = await Requests.PostAsync(sidecar.Client, "/v1/messages/count_tokens", request);
 
         Assert.Equal(200, (int)response.StatusCode);
         Assert.Equal(answer, Encoding.UTF8.GetString(received));
-        Assert.Equal("/v1/messages/count_tokens", worker.LastRequestPath);
-        Assert.Equal(request, worker.LastRequestBody);
+        var upstream = worker.LogEntries.Single().RequestMessage;
+        Assert.Equal("/v1/messages/count_tokens", upstream.Path);
+        Assert.Equal(Encoding.UTF8.GetBytes(request), upstream.BodyAsBytes);
         var after = await sidecar.ScrapeAsync();
         var delta = new MetricsDelta(before, after);
         Assert.Equal(0, delta.Sum("requests_started_total"));
@@ -136,92 +154,30 @@ public sealed class AnthropicMessagesTests
     [Fact]
     public async Task InputIncludesCached_option_leaves_cache_reads_out_of_the_input()
     {
-        // SGLang and Ollama count cache reads inside input_tokens.
-        var stream = MessagesStream("""{"input_tokens":125,"cache_creation_input_tokens":10,"cache_read_input_tokens":100,"output_tokens":1}""",
-            Deltas, """{"output_tokens":3}""", end: MessageStop);
-        await using var worker = await MessagesWorker.StartAsync(stream, "text/event-stream");
-        await using var sidecar = await SidecarHost.StartAsync(worker.Address, "Sidecar:Metering:AnthropicInputIncludesCached=true");
+        // input_tokens is 125 here: the 100 cache reads are inside it, the 10 cache writes are not.
+        var stream = AnthropicStream.MessagesCountingCacheReadsInInput(SkyAnswer, CacheCreationTokens);
+        var usage = stream.Usage!;
+        using var worker = Worker(stream.Body, "text/event-stream");
+        await using var sidecar = await SidecarHost.StartAsync(worker.Url!, "Sidecar:Metering:AnthropicInputIncludesCached=true");
         var before = await sidecar.ScrapeAsync();
 
         var (response, received) = await Requests.PostAsync(sidecar.Client, "/v1/messages", StreamRequest);
 
         Assert.Equal(200, (int)response.StatusCode);
-        Assert.Equal(stream, Encoding.UTF8.GetString(received));
+        Assert.Equal(stream.Body, Encoding.UTF8.GetString(received));
         var delta = await MetricsDelta.AfterAsync(sidecar, before);
         delta.AssertOneRequest(Model, "anthropic_messages", "stream");
-        Assert.Equal((1, 135), delta.Histogram("input_sequence_tokens", Model));
-        Assert.Equal((1, 100), delta.Histogram("cached_tokens", Model));
-        Assert.Equal((1, 3), delta.Histogram("output_sequence_tokens", Model));
+        Assert.Equal((1, usage.InputTokens), delta.Histogram("input_sequence_tokens", Model));
+        Assert.Equal((1, usage.CachedTokens!.Value), delta.Histogram("cached_tokens", Model));
+        Assert.Equal((1, usage.OutputTokens), delta.Histogram("output_sequence_tokens", Model));
     }
 
-    /// <summary>A Messages stream as the API writes it: named events, a ping, one text block, then <paramref name="end"/>.</summary>
-    private static string MessagesStream(string startUsage, string[] deltas, string? usage, (string Name, string Data) end)
+    /// <summary>A WireMock worker that answers every POST with <paramref name="body"/>; its log keeps what the sidecar sent.</summary>
+    private static WireMockServer Worker(string body, string contentType)
     {
-        var sb = new StringBuilder();
-        void Event(string name, string data) => sb.Append($"event: {name}\ndata: {data}\n\n");
-
-        Event("message_start", $$$"""{"type":"message_start","message":{"id":"msg_01","type":"message","role":"assistant","content":[],"model":"{{{Model}}}","stop_reason":null,"stop_sequence":null,"usage":{{{startUsage}}}}}""");
-        Event("content_block_start", """{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}""");
-        Event("ping", """{"type": "ping"}""");
-        foreach (var text in deltas)
-        {
-            Event("content_block_delta", $$$"""{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"{{{text}}}"}}""");
-        }
-
-        Event("content_block_stop", """{"type":"content_block_stop","index":0}""");
-        if (usage is not null)
-        {
-            Event("message_delta", $$"""{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{{usage}}}""");
-        }
-
-        Event(end.Name, end.Data);
-        return sb.ToString();
-    }
-
-    /// <summary>A Kestrel worker that answers every request with one body, each SSE event flushed on its own, and keeps the last request.</summary>
-    private sealed class MessagesWorker : IAsyncDisposable
-    {
-        private readonly KestrelWorker _worker;
-
-        private MessagesWorker(KestrelWorker worker) => _worker = worker;
-
-        public string Address => _worker.Address;
-
-        public string? LastRequestPath { get; private set; }
-
-        public string? LastRequestBody { get; private set; }
-
-        public long? LastRequestContentLength { get; private set; }
-
-        /// <param name="abortWhen">When given, the worker cuts the connection once it completes instead of ending the response.</param>
-        public static async Task<MessagesWorker> StartAsync(string body, string contentType, Task? abortWhen = null)
-        {
-            MessagesWorker? scripted = null;
-            var worker = await KestrelWorker.StartAsync(async context =>
-            {
-                using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
-                scripted!.LastRequestBody = await reader.ReadToEndAsync();
-                scripted.LastRequestPath = context.Request.Path;
-                scripted.LastRequestContentLength = context.Request.ContentLength;
-                context.Response.ContentType = contentType;
-                foreach (var piece in contentType.StartsWith("text/event-stream", StringComparison.Ordinal)
-                    ? body.Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Select(e => e + "\n\n")
-                    : [body])
-                {
-                    await context.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(piece));
-                    await context.Response.Body.FlushAsync();
-                }
-
-                if (abortWhen is not null)
-                {
-                    await abortWhen;
-                    context.Abort();
-                }
-            });
-            scripted = new MessagesWorker(worker);
-            return scripted;
-        }
-
-        public ValueTask DisposeAsync() => _worker.DisposeAsync();
+        var worker = ScriptedWorker.Start();
+        worker.Given(Request.Create().UsingPost())
+            .RespondWith(Response.Create().WithHeader("Content-Type", contentType).WithBody(body));
+        return worker;
     }
 }

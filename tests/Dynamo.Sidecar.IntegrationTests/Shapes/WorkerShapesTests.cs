@@ -51,29 +51,18 @@ public sealed class WorkerShapesTests
         Assert.Equal(3, delta.Value("output_tokens_total", Model));
     }
 
-    [Fact]
-    public async Task Vllm_error_event_then_done_in_a_200_stream_is_an_error_with_the_type_of_its_code()
+    public static TheoryData<string> StreamErrors => [.. WorkerShape.StreamErrors(M).Select(s => s.Shape.Name)];
+
+    [Theory]
+    [MemberData(nameof(StreamErrors))]
+    public async Task Error_event_then_done_in_a_200_stream_is_an_error_with_the_type_of_its_code(string name)
     {
-        // vLLM's engine fails after two tokens: data: {"error": {..., "code": 500}}, then data: [DONE]. 500 → internal.
-        var stream = VllmStream.ChatFailingAfter(new Generation(M, [" a", " b", " c", " d"], PromptTokens: 7), tokens: 2);
+        var (shape, errorType) = WorkerShape.StreamErrors(M).Single(s => s.Shape.Name == name);
 
-        var (received, delta) = await RunAsync("/v1/chat/completions", ChatRequest(), stream.Body);
+        var (received, delta) = await RunAsync(shape.Path, shape.RequestBody, shape.Stream.Body);
 
-        Assert.Equal(stream.Body, received);
-        delta.AssertOneRequest(M, "chat_completions", "stream", "error", "internal");
-        Assert.Equal(2, delta.Value("output_tokens_total", Model));
-    }
-
-    [Fact]
-    public async Task Tgi_error_event_then_done_in_a_200_stream_is_an_error_with_the_type_of_its_code()
-    {
-        // TGI's inference error: data: {"error":{"message":...,"http_status_code":422}}, then data: [DONE]. 422 → validation.
-        var stream = TgiStream.ChatFailingAfter(new Generation(M, [" a", " b", " c", " d"], PromptTokens: 7), tokens: 2);
-
-        var (received, delta) = await RunAsync("/v1/chat/completions", ChatRequest(), stream.Body);
-
-        Assert.Equal(stream.Body, received);
-        delta.AssertOneRequest(M, "chat_completions", "stream", "error", "validation");
+        Assert.Equal(shape.Stream.Body, received);
+        delta.AssertOneRequest(M, "chat_completions", "stream", "error", errorType);
         Assert.Equal(2, delta.Value("output_tokens_total", Model));
     }
 
@@ -132,8 +121,6 @@ public sealed class WorkerShapesTests
         Assert.Equal((1, 12), delta.Histogram("output_sequence_tokens", M));
         Assert.Equal((1, 9), delta.Histogram("input_sequence_tokens", M));
     }
-
-    private static string ChatRequest() => $$"""{"model":"{{M}}","messages":[{"role":"user","content":"Hi"}],"stream":true}""";
 
     /// <summary>One request to a WireMock worker that answers <paramref name="workerBody"/>: what the client received, and the metrics it added.</summary>
     private static async Task<(string Received, MetricsDelta Delta)> RunAsync(string path, string requestBody, string workerBody)

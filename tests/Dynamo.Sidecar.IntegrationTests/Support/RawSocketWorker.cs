@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Dynamo.Sidecar.Testing.Workers;
 
 namespace Dynamo.Sidecar.IntegrationTests.Support;
 
@@ -132,6 +133,23 @@ internal sealed class RawExchange
 
     /// <summary>Ends the chunked body cleanly.</summary>
     public Task SendEndAsync() => WriteAsync("0\r\n\r\n"u8.ToArray());
+
+    /// <summary>
+    /// Sends vLLM's role chunk and <paramref name="tokens"/> content chunks (<c>" t0"</c>, <c>" t1"</c>...) of a chat
+    /// stream for <paramref name="model"/>, then nothing more until the sidecar drops the connection: a worker still
+    /// generating when its client leaves.
+    /// </summary>
+    public async Task SendTokensUntilAbortedAsync(string model, int tokens)
+    {
+        var vllm = new VllmStream(model);
+        await SendChunkAsync(Encoding.UTF8.GetBytes(SseFrame.Event(vllm.Role())));
+        for (var i = 0; i < tokens; i++)
+        {
+            await SendChunkAsync(Encoding.UTF8.GetBytes(SseFrame.Event(vllm.Content($" t{i}"))));
+        }
+
+        await Aborted;
+    }
 
     /// <summary>Drops the connection without ending the body: a worker crash.</summary>
     public void Cut() => _stream.Socket.Close(0);

@@ -49,6 +49,14 @@ public static class AnthropicStream
     /// <summary>A stream in Anthropic's own wire format. <paramref name="cacheCreationTokens"/> are prompt tokens written to the cache.</summary>
     public static WorkerStream Messages(Generation generation, int cacheCreationTokens = 0) => Official(generation, cacheCreationTokens, failAfterTokens: null);
 
+    /// <summary>
+    /// Anthropic's wire with <c>input_tokens</c> counting the cache reads too, as the workers that
+    /// <c>Sidecar:Metering:AnthropicInputIncludesCached</c> serves write it (README: SGLang, Ollama). Modelled: none of
+    /// the stored converters was read writing <c>cache_read_input_tokens</c>; only the meaning of <c>input_tokens</c> differs.
+    /// </summary>
+    public static WorkerStream MessagesCountingCacheReadsInInput(Generation generation, int cacheCreationTokens = 0) =>
+        Official(generation, cacheCreationTokens, failAfterTokens: null, inputIncludesCacheReads: true);
+
     /// <summary>A stream Anthropic ends with <c>event: error</c> after <paramref name="tokens"/> tokens.</summary>
     public static WorkerStream MessagesFailingAfter(Generation generation, int tokens, string errorType = "overloaded_error", string message = "Overloaded") =>
         Official(generation, cacheCreationTokens: 0, tokens, errorType, message);
@@ -213,7 +221,7 @@ public static class AnthropicStream
         _ => "end_turn",
     };
 
-    private static OrderedJsonObject Usage(Generation generation, int cacheCreationTokens, int outputTokens)
+    private static OrderedJsonObject Usage(Generation generation, int cacheCreationTokens, int outputTokens, bool inputIncludesCacheReads = false)
     {
         if (generation.CachedTokens is not { } cacheRead)
         {
@@ -221,13 +229,14 @@ public static class AnthropicStream
         }
 
         return Object(
-            ("input_tokens", generation.PromptTokens - cacheRead - cacheCreationTokens),
+            ("input_tokens", generation.PromptTokens - (inputIncludesCacheReads ? 0 : cacheRead) - cacheCreationTokens),
             ("cache_creation_input_tokens", cacheCreationTokens),
             ("cache_read_input_tokens", cacheRead),
             ("output_tokens", outputTokens));
     }
 
-    private static WorkerStream Official(Generation generation, int cacheCreationTokens, int? failAfterTokens, string errorType = "", string message = "")
+    private static WorkerStream Official(
+        Generation generation, int cacheCreationTokens, int? failAfterTokens, string errorType = "", string message = "", bool inputIncludesCacheReads = false)
     {
         Modelled.Require(generation.Choices == 1, "Anthropic", "n > 1");
         var style = JsonStyle.PythonDumps;
@@ -235,7 +244,7 @@ public static class AnthropicStream
         events.Named(WorkerEventKind.Frame, "message_start", Object(
             ("type", "message_start"),
             ("message", Object(("id", DefaultMessageId), ("type", "message"), ("role", "assistant"), ("content", Array()), ("model", generation.Model),
-                ("stop_reason", null), ("stop_sequence", null), ("usage", Usage(generation, cacheCreationTokens, outputTokens: 1))))).ToJson(style));
+                ("stop_reason", null), ("stop_sequence", null), ("usage", Usage(generation, cacheCreationTokens, outputTokens: 1, inputIncludesCacheReads))))).ToJson(style));
 
         var streamed = 0;
         var index = 0;

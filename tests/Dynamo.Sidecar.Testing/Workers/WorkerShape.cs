@@ -45,8 +45,7 @@ public sealed record WorkerShape(string Name, string Path, string Endpoint, stri
             Messages("llama.cpp messages", AnthropicStream.LlamaCpp(thinking)),
         ];
 
-        WorkerShape Chat(string name, WorkerStream stream) => new(name, "/v1/chat/completions", "chat_completions",
-            $$"""{"model":"{{model}}","messages":[{"role":"user","content":"What is the weather in Paris?"}],"stream":true}""", stream);
+        WorkerShape Chat(string name, WorkerStream stream) => ChatShape(model, name, stream);
 
         WorkerShape Completions(string name, WorkerStream stream) => new(name, "/v1/completions", "completions",
             $$"""{"model":"{{model}}","prompt":"The weather in Paris is","max_tokens":5,"stream":true}""", stream);
@@ -55,8 +54,26 @@ public sealed record WorkerShape(string Name, string Path, string Endpoint, stri
             $$"""{"model":"{{model}}","max_tokens":64,"messages":[{"role":"user","content":"What is the weather in Paris?"}],"stream":true}""", stream);
     }
 
+    /// <summary>
+    /// Chat streams a worker fails inside its 200 stream after two of four tokens, each with the <c>error_type</c> its
+    /// error names (SPEC §2): vLLM's <c>{"error": {..., "code": 500}}</c> then <c>[DONE]</c> is internal, TGI's
+    /// <c>{"error":{"message":...,"http_status_code":422}}</c> then <c>[DONE]</c> is validation.
+    /// </summary>
+    public static IReadOnlyList<(WorkerShape Shape, string ErrorType)> StreamErrors(string model)
+    {
+        var g = new Generation(model, [" a", " b", " c", " d"], PromptTokens: 7);
+        return
+        [
+            (ChatShape(model, "vLLM chat", VllmStream.ChatFailingAfter(g, tokens: 2)), "internal"),
+            (ChatShape(model, "TGI chat", TgiStream.ChatFailingAfter(g, tokens: 2)), "validation"),
+        ];
+    }
+
     /// <summary>The content events: each carries one token of one choice, so ITL is observed once per event after the first.</summary>
     public int ContentEvents => Stream.Texts(WorkerEventKind.Content).Count;
 
     public override string ToString() => Name;
+
+    private static WorkerShape ChatShape(string model, string name, WorkerStream stream) => new(name, "/v1/chat/completions", "chat_completions",
+        $$"""{"model":"{{model}}","messages":[{"role":"user","content":"What is the weather in Paris?"}],"stream":true}""", stream);
 }

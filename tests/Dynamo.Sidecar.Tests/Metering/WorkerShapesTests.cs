@@ -59,34 +59,20 @@ public class WorkerShapesTests
         Assert.Equal((1, 3), scrape.Histogram("output_sequence_tokens"));
     }
 
-    [Fact]
-    public void Vllm_error_event_then_done_in_a_200_stream_is_an_error_with_the_type_of_its_code()
+    public static TheoryData<string> StreamErrors => [.. WorkerShape.StreamErrors(M).Select(s => s.Shape.Name)];
+
+    [Theory]
+    [MemberData(nameof(StreamErrors))]
+    public void Error_event_then_done_in_a_200_stream_is_an_error_with_the_type_of_its_code(string name)
     {
-        // vLLM's engine fails after two tokens: data: {"error": {..., "code": 500}}, then data: [DONE].
-        var stream = VllmStream.ChatFailingAfter(new Generation(M, [" a", " b", " c", " d"], PromptTokens: 7), tokens: 2);
-        using var metered = Metered(stream, MeteredEndpoint.ChatCompletions);
+        var (shape, errorType) = WorkerShape.StreamErrors(M).Single(s => s.Shape.Name == name);
+        using var metered = Metered(shape.Stream, MeteredEndpoint.ChatCompletions);
 
         var client = metered.ReadAllAndEndAsTheProxy();
 
-        Assert.Equal(stream.Body, SseText.Text(client));
+        Assert.Equal(shape.Stream.Body, SseText.Text(client));
         var scrape = metered.Scrape();
-        Assert.Equal(1, scrape.Value("requests_total", Request("chat_completions", "error", "internal")));
-        Assert.Equal(0, scrape.ValueOrZero("requests_total", Request("chat_completions", "success", "")));
-        Assert.Equal(2, scrape.Value("output_tokens_total", Model));
-    }
-
-    [Fact]
-    public void Tgi_error_event_then_done_in_a_200_stream_is_an_error_with_the_type_of_its_code()
-    {
-        // TGI reports an inference error as data: {"error":{"message":...,"http_status_code":422}}, then data: [DONE].
-        var stream = TgiStream.ChatFailingAfter(new Generation(M, [" a", " b", " c", " d"], PromptTokens: 7), tokens: 2);
-        using var metered = Metered(stream, MeteredEndpoint.ChatCompletions);
-
-        var client = metered.ReadAllAndEndAsTheProxy();
-
-        Assert.Equal(stream.Body, SseText.Text(client));
-        var scrape = metered.Scrape();
-        Assert.Equal(1, scrape.Value("requests_total", Request("chat_completions", "error", "validation")));
+        Assert.Equal(1, scrape.Value("requests_total", Request("chat_completions", "error", errorType)));
         Assert.Equal(0, scrape.ValueOrZero("requests_total", Request("chat_completions", "success", "")));
         Assert.Equal(2, scrape.Value("output_tokens_total", Model));
     }
@@ -98,23 +84,10 @@ public class WorkerShapesTests
         // "usage":{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0} on every chunk; a usage that does not
         // grow is not a running total, so each chunk still counts one token (SPEC §2).
         var stream = OllamaStream.Completions(new Generation(M, [" The", " sky", " is", " blue", "."], PromptTokens: 9));
-        var usageRead = stream.Events.ToList().FindIndex(e => e.Kind == WorkerEventKind.UsageOnly);
-        double? liveBeforeUsage = null;
-        var upstream = ChunkedReadStream.OfPieces([.. stream.Events.Select(e => SseText.Utf8(e.Text))]);
-        using var metered = new MeteredStream(upstream, endpoint: MeteredEndpoint.Completions);
-        upstream.BeforeRead = read =>
-        {
-            if (read == usageRead)
-            {
-                liveBeforeUsage = metered.Scrape().Value("output_tokens_total", Model);
-            }
-        };
+        var (client, liveBeforeUsage, scrape) = MeterWithLiveCountBeforeUsage(stream, MeteredEndpoint.Completions);
 
-        var client = metered.ReadAllAndEndAsTheProxy();
-
-        Assert.Equal(stream.BodyWithoutUsage, SseText.Text(client));
+        Assert.Equal(stream.BodyWithoutUsage, client);
         Assert.Equal(5, liveBeforeUsage);
-        var scrape = metered.Scrape();
         Assert.Equal(1, scrape.Value("requests_total", Request("completions", "success", "")));
         Assert.Equal(5, scrape.Value("output_tokens_total", Model));
         Assert.Equal((1, 5), scrape.Histogram("output_sequence_tokens"));
@@ -130,23 +103,10 @@ public class WorkerShapesTests
         // (1, 1, 2, 2, 3, 3): each chunk adds one token. Six tokens pass; the first gives TTFT, and ITL is observed
         // once per token after it (SPEC §2): 6 - 1 = 5 observations. The final usage says 6.
         var stream = VllmStream.Chat(new Generation(M, [" a", " b", " c"], PromptTokens: 11) { Choices = 2 }, continuousUsage: true);
-        var usageRead = stream.Events.ToList().FindIndex(e => e.Kind == WorkerEventKind.UsageOnly);
-        double? liveBeforeUsage = null;
-        var upstream = ChunkedReadStream.OfPieces([.. stream.Events.Select(e => SseText.Utf8(e.Text))]);
-        using var metered = new MeteredStream(upstream);
-        upstream.BeforeRead = read =>
-        {
-            if (read == usageRead)
-            {
-                liveBeforeUsage = metered.Scrape().Value("output_tokens_total", Model);
-            }
-        };
+        var (client, liveBeforeUsage, scrape) = MeterWithLiveCountBeforeUsage(stream, MeteredEndpoint.ChatCompletions);
 
-        var client = metered.ReadAllAndEndAsTheProxy();
-
-        Assert.Equal(stream.BodyWithoutUsage, SseText.Text(client));
+        Assert.Equal(stream.BodyWithoutUsage, client);
         Assert.Equal(6, liveBeforeUsage);
-        var scrape = metered.Scrape();
         Assert.Equal(1, scrape.Value("requests_total", Request("chat_completions", "success", "")));
         Assert.Equal(6, scrape.Value("output_tokens_total", Model));
         Assert.Equal((1, 6), scrape.Histogram("output_sequence_tokens"));
@@ -171,6 +131,28 @@ public class WorkerShapesTests
         Assert.Equal(12, scrape.Value("output_tokens_total", Model));
         Assert.Equal((1, 12), scrape.Histogram("output_sequence_tokens"));
         Assert.Equal((1, 9), scrape.Histogram("input_sequence_tokens"));
+    }
+
+    /// <summary>
+    /// Meters <paramref name="stream"/> event by event as the proxy reads it: what the client received, the
+    /// <c>output_tokens_total</c> scraped just before the first usage-only event is read, and the scrape at the end.
+    /// </summary>
+    private static (string Client, double? LiveBeforeUsage, MetricsScrape Scrape) MeterWithLiveCountBeforeUsage(WorkerStream stream, MeteredEndpoint endpoint)
+    {
+        var usageRead = stream.Events.ToList().FindIndex(e => e.Kind == WorkerEventKind.UsageOnly);
+        double? liveBeforeUsage = null;
+        var upstream = ChunkedReadStream.OfPieces([.. stream.Events.Select(e => SseText.Utf8(e.Text))]);
+        using var metered = new MeteredStream(upstream, endpoint: endpoint);
+        upstream.BeforeRead = read =>
+        {
+            if (read == usageRead)
+            {
+                liveBeforeUsage = metered.Scrape().Value("output_tokens_total", Model);
+            }
+        };
+
+        var client = metered.ReadAllAndEndAsTheProxy();
+        return (SseText.Text(client), liveBeforeUsage, metered.Scrape());
     }
 
     private static MeteredStream Metered(WorkerStream stream, MeteredEndpoint endpoint) =>
