@@ -80,6 +80,8 @@ internal sealed class SseMeteringStream : ReadOnlyStream
                     return 0;
                 }
 
+                // The bytes after the last end (steps 4 to 7 once more): an event held back for the byte after its
+                // final CR, or an unterminated tail.
                 EndOfUpstream();
                 _meter.Publish();
                 continue;
