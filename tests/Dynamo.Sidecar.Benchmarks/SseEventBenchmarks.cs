@@ -32,17 +32,14 @@ public class SseEventBenchmarks
         // One fresh registry, as in the sidecar; one request meter per stream, as in the sidecar.
         var metrics = new SidecarMetrics(Options.Create(new SidecarOptions()));
 
-        _contentStream = new SseMeteringStream(
-            new ScriptedUpstream(VllmChunks.Content), new StreamedResponseMeter(NewMeter(metrics), removeUsageChunk: true), MaxEventBytes);
+        _contentStream = NewStream(metrics, removeUsageChunk: true, VllmChunks.Content);
 
         // A removed event releases nothing to the copier, so the reader keeps reading: a thousand usage chunks,
         // then one keep-alive comment that the copier gets, make one copier read cover a thousand usage events.
         var usageScript = Enumerable.Repeat(VllmChunks.UsageOnly, EventsPerInvoke).Append(VllmChunks.KeepAlive).ToArray();
-        _removedUsageStream = new SseMeteringStream(
-            new ScriptedUpstream(usageScript), new StreamedResponseMeter(NewMeter(metrics), removeUsageChunk: true), MaxEventBytes);
+        _removedUsageStream = NewStream(metrics, removeUsageChunk: true, usageScript);
 
-        _forwardedUsageStream = new SseMeteringStream(
-            new ScriptedUpstream(VllmChunks.UsageOnly), new StreamedResponseMeter(NewMeter(metrics), removeUsageChunk: false), MaxEventBytes);
+        _forwardedUsageStream = NewStream(metrics, removeUsageChunk: false, VllmChunks.UsageOnly);
 
         _contentObserver = new StreamedResponseMeter(NewMeter(metrics), removeUsageChunk: true);
     }
@@ -84,7 +81,8 @@ public class SseEventBenchmarks
         var keep = true;
         for (var i = 0; i < EventsPerInvoke; i++)
         {
-            keep &= _contentObserver.OnEvent(VllmChunks.Content, VllmChunks.Content.Length - 2);
+            // As the framer hands it over: knowing the event's only line.
+            keep &= _contentObserver.OnEvent(new SseEvent(VllmChunks.Content, VllmChunks.Content.Length - 2));
         }
 
         return keep;
@@ -92,6 +90,12 @@ public class SseEventBenchmarks
 
     private static RequestMeter NewMeter(SidecarMetrics metrics) =>
         new(metrics, TimeProvider.System, VllmChunks.Model, MeteredEndpoint.ChatCompletions, isStream: true);
+
+    private static SseMeteringStream NewStream(SidecarMetrics metrics, bool removeUsageChunk, params byte[][] script)
+    {
+        var meter = NewMeter(metrics);
+        return new SseMeteringStream(new ScriptedUpstream(script), new StreamedResponseMeter(meter, removeUsageChunk), meter, MaxEventBytes);
+    }
 
     /// <summary>One iteration of YARP's StreamCopier loop: a zero-byte probe, then a read into its buffer.</summary>
     private int CopierRead(SseMeteringStream stream)

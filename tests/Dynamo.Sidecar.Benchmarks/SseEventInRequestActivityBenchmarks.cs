@@ -4,7 +4,6 @@ using Dynamo.Sidecar.Benchmarks.Support;
 using Dynamo.Sidecar.Hosting;
 using Dynamo.Sidecar.Metering;
 using Dynamo.Sidecar.OpenAi;
-using Dynamo.Sidecar.Sse;
 using Microsoft.Extensions.Options;
 
 namespace Dynamo.Sidecar.Benchmarks;
@@ -34,7 +33,7 @@ public class SseEventInRequestActivityBenchmarks
 
         var metrics = new SidecarMetrics(Options.Create(new SidecarOptions()));
         var meter = new RequestMeter(metrics, TimeProvider.System, VllmChunks.Model, MeteredEndpoint.ChatCompletions, isStream: true);
-        _contentStream = new SseMeteringStream(new ScriptedUpstream(VllmChunks.Content), new StreamedResponseMeter(meter, removeUsageChunk: true), 1024 * 1024);
+        _contentStream = new SseMeteringStream(new ScriptedUpstream(VllmChunks.Content), new StreamedResponseMeter(meter, removeUsageChunk: true), meter, 1024 * 1024);
     }
 
     [GlobalCleanup]

@@ -4,12 +4,12 @@ using Prometheus;
 namespace Dynamo.Sidecar.Metering;
 
 /// <summary>
-/// The accounting of one metered request, from accepted to ended. Counts live in plain fields while
-/// the response flows; metrics are touched only where SPEC §2 says they are observed, and what the chunks
-/// of one upstream read add is published once, at <see cref="OnReadEnd"/>: chunks that arrive together are
-/// seen at the same instant (0 s apart), and a fast worker's hundred chunks per read cost one update of the
-/// shared metrics instead of a hundred. Not thread-safe: the proxy reads a response on one logical thread,
-/// and <see cref="Complete"/> comes after the last read.
+/// The accounting of one metered request, from accepted (step 1) to closed (step 8). Counts live in plain
+/// fields while the response flows (step 6); metrics are touched only where SPEC §2 says they are observed, and
+/// what the chunks counted since the last <see cref="Publish"/> added is published there (step 7): chunks
+/// between two publishes arrived together and are seen at the same instant (0 s apart), and a fast worker's
+/// hundred chunks per read cost one update of the shared metrics instead of a hundred. Not thread-safe: the
+/// proxy reads a response on one logical thread, and <see cref="Complete"/> comes after the last read.
 /// </summary>
 internal sealed class RequestMeter
 {
@@ -35,7 +35,7 @@ internal sealed class RequestMeter
     private long _lastContentAt;
     private UsageTally _tally = new();
 
-    // What the chunks of the current read added, published at OnReadEnd.
+    // When the chunks since the last Publish arrived, and what they added, published there.
     private long _readAt = NoRead;
     private long _unpublishedTokens;
     private long _unpublishedZeroGapTokens;
@@ -98,7 +98,7 @@ internal sealed class RequestMeter
     /// <summary>The stream's <c>[DONE]</c> sentinel.</summary>
     public void OnDone() => _endedWell = true;
 
-    /// <summary>One streamed chunk or event, as it passes.</summary>
+    /// <summary>Step 6: counts one streamed chunk or event, as it passes.</summary>
     public void OnChunk(in ChunkFacts chunk)
     {
         _endedWell |= chunk.Finished;
@@ -115,10 +115,10 @@ internal sealed class RequestMeter
     }
 
     /// <summary>
-    /// The chunks of one upstream read have all been seen: publishes the output tokens they added and the
-    /// inter-token latencies of the chunks that came in the same read as the content chunk before them.
+    /// Step 7: the chunks counted since the last call arrived together (one upstream read): publishes the output tokens
+    /// they added and the inter-token latencies of the chunks that came with the content chunk before them.
     /// </summary>
-    public void OnReadEnd()
+    public void Publish()
     {
         _readAt = NoRead;
         if (_unpublishedTokens > 0)
@@ -137,7 +137,7 @@ internal sealed class RequestMeter
     /// <summary>The usage of a unary response, read once the whole body has passed.</summary>
     public void OnUnaryUsage(Usage usage) => _tally.OnRequestTotal(usage);
 
-    /// <summary>Ends the request: publishes everything observed at the end and releases the gauges. Idempotent.</summary>
+    /// <summary>Step 8: ends the request, publishes everything observed at the end and releases the gauges. Idempotent.</summary>
     public void Complete(RequestOutcome outcome)
     {
         if (_completed)
@@ -146,7 +146,7 @@ internal sealed class RequestMeter
         }
 
         _completed = true;
-        OnReadEnd();
+        Publish();
         var model = Model;
         var completion = _tally.Completion;
         var live = _tally.LiveTokens;

@@ -7,7 +7,8 @@ namespace Dynamo.Sidecar.Metering;
 
 /// <summary>
 /// Meters each event of a streamed OpenAI or Anthropic response and removes the usage-only chunk that the
-/// sidecar forced when the client did not ask for it (SPEC §1.4).
+/// sidecar forced when the client did not ask for it (SPEC §1.4): steps 5 and 6 of a metered request
+/// (<see cref="Proxy.MeteringMiddleware"/>).
 /// </summary>
 internal sealed class StreamedResponseMeter : ISseEventObserver, IDisposable
 {
@@ -25,9 +26,10 @@ internal sealed class StreamedResponseMeter : ISseEventObserver, IDisposable
         _messages = meter.Endpoint == MeteredEndpoint.AnthropicMessages ? new AnthropicEventReader(anthropicInputIncludesCached) : null;
     }
 
-    public bool OnEvent(ReadOnlySpan<byte> rawEvent, int singleLineLength)
+    public bool OnEvent(SseEvent sseEvent)
     {
-        if (!SseData.TryGet(rawEvent, singleLineLength, ref _scratch, out var data))
+        // :: Step 5: Read the chunk. The event's data, read by the endpoint's own chunk reader.
+        if (!sseEvent.TryGetData(ref _scratch, out var data))
         {
             return true;
         }
@@ -50,11 +52,10 @@ internal sealed class StreamedResponseMeter : ISseEventObserver, IDisposable
             return true;
         }
 
+        // :: Step 6: Count it.
         _meter.OnChunk(chunk);
         return !(_removeUsageChunk && chunk.IsUsageOnly);
     }
-
-    public void OnReadEnd() => _meter.OnReadEnd();
 
     public void Dispose()
     {

@@ -6,7 +6,9 @@ namespace Dynamo.Sidecar.Metering;
 
 /// <summary>
 /// Passes a unary JSON response through unchanged while reading its <c>usage</c> on the way,
-/// and hands the usage to the request's meter when the body ends.
+/// and hands the usage to the request's meter when the body ends. Steps 5 and 6 of a metered request
+/// (<see cref="Proxy.MeteringMiddleware"/>) for a body that is one JSON document: there is nothing to frame, and
+/// nothing to publish before the request closes.
 /// </summary>
 internal sealed class UnaryMeteringStream : ReadOnlyStream
 {
@@ -30,10 +32,12 @@ internal sealed class UnaryMeteringStream : ReadOnlyStream
         var read = await _upstream.ReadAsync(destination, cancellationToken).ConfigureAwait(false);
         if (read > 0)
         {
+            // :: Step 5: Read the chunk. The body's bytes pass on, its usage is read on the way.
             _usage.Append(destination.Span[..read]);
         }
         else if (!destination.IsEmpty)
         {
+            // :: Step 6: Count. The body is whole: its usage is the request's.
             _meter.OnUnaryUsage(_usage.Usage);
         }
 

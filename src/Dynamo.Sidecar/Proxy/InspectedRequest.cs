@@ -5,8 +5,9 @@ using Microsoft.Net.Http.Headers;
 namespace Dynamo.Sidecar.Proxy;
 
 /// <summary>
-/// Reads a metered request's body (bounded), learns its model and whether it streams, and puts
-/// back the body the worker must receive: rewritten for forced usage, or the client's own bytes.
+/// A metered request's body as the sidecar read it (bounded): its model and whether it streams (step 1,
+/// <see cref="ReadAsync"/>), then the body the worker must receive, put back for YARP to send: rewritten for
+/// forced usage, or the client's own bytes (step 2, <see cref="RewriteBody"/>).
 /// </summary>
 internal readonly record struct InspectedRequest(string? Model, bool IsStream, bool ClientWantsUsage)
 {
@@ -15,7 +16,16 @@ internal readonly record struct InspectedRequest(string? Model, bool IsStream, b
 
     private static readonly InspectedRequest Uninspected = new(null, false, false);
 
-    public static async Task<InspectedRequest> ReadAsync(HttpRequest request, MeteredEndpoint endpoint, int maxBytes, CancellationToken cancellationToken)
+    // What was read of the client's body (null when nothing was: the body flows as it comes), whether that is all
+    // of it, and what it says when it is a JSON object.
+    private ReadOnlyMemory<byte>? Read { get; init; }
+
+    private bool Complete { get; init; }
+
+    private RequestBody? Body { get; init; }
+
+    /// <summary>Step 1: reads the body (up to <paramref name="maxBytes"/>) and what it says.</summary>
+    public static async Task<InspectedRequest> ReadAsync(HttpRequest request, int maxBytes, CancellationToken cancellationToken)
     {
         if (!IsInspectable(request) || request.ContentLength > maxBytes)
         {
@@ -23,23 +33,36 @@ internal readonly record struct InspectedRequest(string? Model, bool IsStream, b
         }
 
         var (bytes, length, complete) = await ReadBoundedAsync(request.Body, request.ContentLength, maxBytes, cancellationToken).ConfigureAwait(false);
-        var original = bytes.AsMemory(0, length);
-        if (!complete)
+        var read = bytes.AsMemory(0, length);
+        if (!complete || !RequestBody.TryParse(read.Span, out var body))
         {
-            request.Body = new PrefixedStream(original, request.Body);
-            return Uninspected;
+            return Uninspected with { Read = read, Complete = complete };
         }
 
-        if (!RequestBody.TryParse(original.Span, out var body))
+        return new InspectedRequest(body.Model, body.Stream, body.ClientWantsUsage) { User = body.User, Read = read, Complete = true, Body = body };
+    }
+
+    /// <summary>
+    /// Step 2: puts back the body the worker must receive in place of the bytes <see cref="ReadAsync"/> took: a streaming
+    /// request that did not ask for usage gets <c>include_usage</c> (<see cref="UsageRequestRewriter"/>); every other
+    /// byte is the client's.
+    /// </summary>
+    public void RewriteBody(HttpRequest request, MeteredEndpoint endpoint)
+    {
+        if (Read is not { } original)
         {
-            SetBody(request, original, lengthChanged: false);
-            return Uninspected;
+            return;
+        }
+
+        if (!Complete)
+        {
+            request.Body = new PrefixedStream(original, request.Body);
+            return;
         }
 
         // The Responses and Messages APIs always report usage; their requests are never rewritten (SPEC §1.3).
-        var upstream = endpoint.ForcesUsage() ? UsageRequestRewriter.Rewrite(original, body) : original;
+        var upstream = Body is { } body && endpoint.ForcesUsage() ? UsageRequestRewriter.Rewrite(original, body) : original;
         SetBody(request, upstream, lengthChanged: upstream.Length != original.Length);
-        return new InspectedRequest(body.Model, body.Stream, body.ClientWantsUsage) { User = body.User };
     }
 
     private static bool IsInspectable(HttpRequest request)

@@ -1,6 +1,5 @@
 using Dynamo.Sidecar.Hosting;
 using Dynamo.Sidecar.Metering;
-using Dynamo.Sidecar.Sse;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Transforms;
 using Yarp.ReverseProxy.Transforms.Builder;
@@ -9,7 +8,9 @@ namespace Dynamo.Sidecar.Proxy;
 
 /// <summary>
 /// Puts the meter between the worker's response body and YARP's copier, for every route: an SSE
-/// body is read event by event, a JSON body is read for its usage as it passes.
+/// body is read event by event (<see cref="SseMeteringStream"/>), a JSON body is read for its usage as it passes
+/// (<see cref="UnaryMeteringStream"/>). The end of step 3 of a metered request (<see cref="MeteringMiddleware"/>):
+/// steps 4 to 7 run in the stream it hands to YARP.
 /// </summary>
 internal sealed class MeteringResponseTransform(IOptions<SidecarOptions> options, ILogger<MeteringResponseTransform> logger) : ITransformProvider
 {
@@ -64,7 +65,7 @@ internal sealed class MeteringResponseTransform(IOptions<SidecarOptions> options
         {
             var observer = new StreamedResponseMeter(exchange.Meter, exchange.RemoveUsageChunk, _anthropicInputIncludesCached);
             context.HttpContext.Response.RegisterForDispose(observer);
-            metered = new SseMeteringStream(upstream, observer, _maxEventBytes);
+            metered = new SseMeteringStream(upstream, observer, exchange.Meter, _maxEventBytes);
             exchange.StreamInspected = true;
             if (exchange.RemoveUsageChunk)
             {

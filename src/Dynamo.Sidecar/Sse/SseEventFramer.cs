@@ -24,11 +24,15 @@ internal struct SseEventFramer
     private PendingCr _pendingCr;
 
     // The event so far (all its bytes), the line being read (without its line end), and the non-empty lines
-    // of the event so far (for SingleLineLength).
+    // of the event so far (for _singleLineLength).
     private long _eventLength;
     private long _lineLength;
     private int _lines;
     private long _firstLineLength;
+
+    // For the event last ended: the length of its only line (the event is that line, its line ending and the
+    // blank line), or -1 when it has several lines or none. Handed over inside its SseEvent.
+    private int _singleLineLength;
 
     /// <param name="maxEventBytes">The largest event to inspect (SPEC §4): larger ones are <see cref="SseFramed.OversizedEvent"/>.</param>
     public SseEventFramer(int maxEventBytes) => _maxEventBytes = maxEventBytes;
@@ -140,10 +144,10 @@ internal struct SseEventFramer
     public SseFramed Framed { get; private set; }
 
     /// <summary>
-    /// For the <see cref="SseFramed.Event"/> last ended: the length of its only line (the event is that line, its
-    /// line ending and the blank line), or -1 when it has several lines or none.
+    /// The <see cref="SseFramed.Event"/> last ended, over its <paramref name="bytes"/> (which the caller holds). It carries
+    /// what framing learned of its lines, so reading its data does not search for them again.
     /// </summary>
-    public int SingleLineLength { get; private set; }
+    public readonly SseEvent Event(ReadOnlySpan<byte> bytes) => new(bytes, _singleLineLength);
 
     /// <summary>
     /// True while the event being read is already too large to inspect, so the bytes held for it can be passed on
@@ -170,7 +174,7 @@ internal struct SseEventFramer
 
     private int EndEvent(long eventLength, bool crEndsPiece, int end)
     {
-        SingleLineLength = _lines == 1 && _firstLineLength <= int.MaxValue ? (int)_firstLineLength : -1;
+        _singleLineLength = _lines == 1 && _firstLineLength <= int.MaxValue ? (int)_firstLineLength : -1;
         _lines = 0;
         if (crEndsPiece && eventLength == _maxEventBytes)
         {

@@ -53,10 +53,9 @@ internal sealed class CheckingObserver(ISseEventObserver inner, byte[] input, Li
     /// <summary>True when every required event was shown.</summary>
     public bool SawAll => Failure is null && expected.Skip(_next).All(e => e.Optional);
 
-    public void OnReadEnd() => inner.OnReadEnd();
-
-    public bool OnEvent(ReadOnlySpan<byte> rawEvent, int singleLineLength)
+    public bool OnEvent(SseEvent sseEvent)
     {
+        var rawEvent = sseEvent.Raw;
         if (Failure is null)
         {
             while (_next < expected.Count && !Matches(rawEvent, expected[_next].Event) && expected[_next].Optional)
@@ -75,7 +74,7 @@ internal sealed class CheckingObserver(ISseEventObserver inner, byte[] input, Li
             }
         }
 
-        var keep = inner.OnEvent(rawEvent, singleLineLength);
+        var keep = inner.OnEvent(sseEvent);
         if (!keep)
         {
             RemovedBytes += rawEvent.Length;

@@ -175,7 +175,7 @@ public class SseMeteringStreamFuzzTests
         var upstream = new FuzzUpstream(input, new Random(rng.Next()), failure, rng.Chance(0.5) ? input.Length : rng.Next(input.Length + 1));
         var output = new MemoryStream();
         var upstreamFailed = false;
-        using (var stream = new SseMeteringStream(upstream, observer, context.Cap))
+        using (var stream = new SseMeteringStream(upstream, observer, meter, context.Cap))
         {
             var buffer = new byte[40_000];
             var reads = 0;

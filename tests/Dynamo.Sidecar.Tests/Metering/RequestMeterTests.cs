@@ -328,7 +328,7 @@ public class RequestMeterTests
     }
 
     [Fact]
-    public void ChunksOfOneRead_ArePublishedAtTheReadsEnd_AndAreZeroSecondsApart()
+    public void ChunksOfOneRead_ArePublishedTogether_AndAreZeroSecondsApart()
     {
         var meter = Meter();
         meter.OnChunkInOwnRead(Content());
@@ -341,7 +341,7 @@ public class RequestMeterTests
         Assert.Equal(1, Scrape().Value("output_tokens_total", ("model", "m")));
         Assert.Equal((1, 0.5), Scrape().Histogram("inter_token_latency_seconds"));
 
-        meter.OnReadEnd();
+        meter.Publish();
 
         var scrape = Scrape();
         Assert.Equal(5, scrape.Value("output_tokens_total", ("model", "m")));
@@ -351,7 +351,7 @@ public class RequestMeterTests
     }
 
     [Fact]
-    public void Complete_PublishesTheLastReadsTokens_WhenNoReadEndCame()
+    public void Complete_PublishesTheLastReadsTokens_WhenNoPublishCame()
     {
         var meter = Meter();
         meter.OnChunk(Content());

@@ -27,7 +27,7 @@ public class StreamedResponseMeterTests
         var (meter, observer) = Create(removeUsageChunk);
         using var _ = observer;
 
-        Assert.Equal(kept, observer.OnEvent(SseText.Utf8(SseText.Event("\n", Chunks.UsageOnly(7, 3, cached: 2))), singleLineLength: -1));
+        Assert.Equal(kept, observer.OnEvent(new SseEvent(SseText.Utf8(SseText.Event("\n", Chunks.UsageOnly(7, 3, cached: 2))))));
         meter.Complete(RequestOutcome.Success);
 
         var scrape = MetricsScrape.Of(_metrics.Registry);
@@ -43,7 +43,7 @@ public class StreamedResponseMeterTests
     {
         var (meter, observer) = Create(removeUsageChunk: true);
 
-        Assert.True(observer.OnEvent(SseText.Utf8(rawEvent), singleLineLength: -1));
+        Assert.True(observer.OnEvent(new SseEvent(SseText.Utf8(rawEvent))));
         Assert.True(meter.EndedWell);
     }
 
@@ -56,7 +56,7 @@ public class StreamedResponseMeterTests
     {
         var (meter, observer) = Create(removeUsageChunk: true);
 
-        Assert.True(observer.OnEvent(SseText.Utf8(rawEvent), singleLineLength: -1));
+        Assert.True(observer.OnEvent(new SseEvent(SseText.Utf8(rawEvent))));
         Assert.False(meter.EndedWell);
         meter.Complete(RequestOutcome.Success);
         Assert.False(MetricsScrape.Of(_metrics.Registry).Has("input_sequence_tokens_count", ("model", "m")));
@@ -68,8 +68,8 @@ public class StreamedResponseMeterTests
         var (meter, observer) = Create(removeUsageChunk: true, MeteredEndpoint.Responses);
 
         // Read as a Responses event, a chat usage-only chunk is just an event without a type.
-        Assert.True(observer.OnEvent(SseText.Utf8(SseText.Event("\n", Chunks.UsageOnly(7, 3))), singleLineLength: -1));
-        Assert.True(observer.OnEvent(SseText.Utf8("event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}\n\n"), singleLineLength: -1));
+        Assert.True(observer.OnEvent(new SseEvent(SseText.Utf8(SseText.Event("\n", Chunks.UsageOnly(7, 3))))));
+        Assert.True(observer.OnEvent(new SseEvent(SseText.Utf8("event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}\n\n"))));
         Assert.True(meter.EndedWell);
     }
 
@@ -77,7 +77,7 @@ public class StreamedResponseMeterTests
     public void Dispose_ReturnsTheScratch_AndIsRepeatable()
     {
         var (_, observer) = Create(removeUsageChunk: true);
-        Assert.True(observer.OnEvent("data: {\"choices\":\ndata: []}\n\n"u8, singleLineLength: -1));
+        Assert.True(observer.OnEvent(new SseEvent("data: {\"choices\":\ndata: []}\n\n"u8)));
 
         observer.Dispose();
         observer.Dispose();
@@ -338,7 +338,7 @@ public class StreamedResponseMeterTests
         var metrics = MeteredStream.NewMetrics();
         var meter = new RequestMeter(metrics, new ManualTimeProvider(), "m", MeteredEndpoint.AnthropicMessages, isStream: true);
         using var observer = new StreamedResponseMeter(meter, removeUsageChunk: false, anthropicInputIncludesCached: true);
-        using var stream = new SseMeteringStream(ChunkedReadStream.SplitAt(SseText.Utf8(MessagesStream.Events(MessagesStream.Generation))), observer, 1024 * 1024);
+        using var stream = new SseMeteringStream(ChunkedReadStream.SplitAt(SseText.Utf8(MessagesStream.Events(MessagesStream.Generation))), observer, meter, 1024 * 1024);
 
         SseText.ReadToEnd(stream);
         meter.Complete(RequestOutcome.Success);

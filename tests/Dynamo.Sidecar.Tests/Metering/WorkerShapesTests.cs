@@ -6,7 +6,7 @@ namespace Dynamo.Sidecar.Tests.Metering;
 
 /// <summary>
 /// Real workers' streams, rebuilt byte for byte by the Workers library, through the metering path a proxied
-/// stream takes (<see cref="Sse.SseMeteringStream"/>, <see cref="StreamedResponseMeter"/>, <see cref="RequestMeter"/>,
+/// stream takes (<see cref="SseMeteringStream"/>, <see cref="StreamedResponseMeter"/>, <see cref="RequestMeter"/>,
 /// ended by the proxy's <c>OutcomeClassifier</c>), one event per upstream read. Each test asserts what the client
 /// receives and what <c>/metrics</c> then says (SPEC §2).
 /// </summary>

@@ -10,9 +10,9 @@ public class SseEventFramerTests
     /// <summary>What the framer ended, fed piece by piece as the metering stream feeds it, then told the stream ended.</summary>
     /// <param name="Events">Each event's text, the LF of a CRLF split from it included.</param>
     /// <param name="Framed">For each event, <see cref="SseFramed.Event"/> or <see cref="SseFramed.OversizedEvent"/>.</param>
-    /// <param name="SingleLineLengths">For each event, <see cref="SseEventFramer.SingleLineLength"/> when it was ended.</param>
+    /// <param name="Data">For each event, the data of the <see cref="SseEventFramer.Event"/> it handed over when it ended it.</param>
     /// <param name="Rest">The bytes after the last end: an unterminated tail.</param>
-    private sealed record Framing(List<string> Events, List<SseFramed> Framed, List<int> SingleLineLengths, string Rest);
+    private sealed record Framing(List<string> Events, List<SseFramed> Framed, List<string?> Data, string Rest);
 
     private static Framing Frame(params string[] pieces) => Frame(NoCap, pieces);
 
@@ -60,7 +60,28 @@ public class SseEventFramerTests
 
             framing.Events.Add(text);
             framing.Framed.Add(framer.Framed);
-            framing.SingleLineLengths.Add(framer.SingleLineLength);
+            var bytes = SseText.Utf8(text);
+            var data = DataOf(framer.Event(bytes));
+
+            // What the framer learned of the event's lines only spares a search: the data is what a fresh reading finds.
+            Assert.Equal(DataOf(new SseEvent(bytes)), data);
+            framing.Data.Add(data);
+        }
+    }
+
+    private static string? DataOf(SseEvent sseEvent)
+    {
+        byte[]? scratch = null;
+        try
+        {
+            return sseEvent.TryGetData(ref scratch, out var data) ? SseText.Text(data) : null;
+        }
+        finally
+        {
+            if (scratch is not null)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(scratch);
+            }
         }
     }
 
@@ -115,21 +136,21 @@ public class SseEventFramerTests
     [InlineData("\n")]
     [InlineData("\r\n")]
     [InlineData("\r")]
-    public void SingleLineLength_IsTheOnlyLinesLength_ElseMinusOne_InEveryPieceSplit(string newline)
+    public void EachEventHandedOver_ReadsItsOwnData_InEveryPieceSplit(string newline)
     {
         var text = $"data: {{\"a\":1}}{newline}{newline}: ping{newline}{newline}{newline}event: x{newline}data: b{newline}{newline}data:{newline}{newline}";
-        int[] expected = [13, 6, -1, -1, 5];
+        string?[] expected = ["{\"a\":1}", null, null, "b", ""];
 
         for (var split = 0; split <= text.Length; split++)
         {
             var pieces = new[] { text[..split], text[split..] }.Where(p => p.Length > 0).ToArray();
-            Assert.Equal(expected, SingleLineLengths(pieces));
+            Assert.Equal(expected, Data(pieces));
         }
 
-        Assert.Equal(expected, SingleLineLengths(Bytewise(text)));
+        Assert.Equal(expected, Data(Bytewise(text)));
     }
 
-    private static List<int> SingleLineLengths(params string[] pieces) => Frame(pieces).SingleLineLengths;
+    private static List<string?> Data(params string[] pieces) => Frame(pieces).Data;
 
     [Fact]
     public void MixedLineEndings_AreAllLineEnds()
@@ -279,7 +300,7 @@ public class SseEventFramerTests
         Assert.Equal(-1, framer.FindEventEnd(atTheCap));
         Assert.Equal(0, framer.FindEventEnd("data: b\r\r"u8));
         Assert.Equal(SseFramed.Event, framer.Framed);
-        Assert.Equal(Cap - "\r\r".Length, framer.SingleLineLength);
+        Assert.Equal(EventOf(Cap, "\r")["data: ".Length..^"\r\r".Length], DataOf(framer.Event(atTheCap)));
         Assert.Equal(9, framer.FindEventEnd("data: b\r\r"u8));
         Assert.Equal(SseFramed.Event, framer.Framed);
     }

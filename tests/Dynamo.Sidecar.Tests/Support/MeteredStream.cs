@@ -2,7 +2,6 @@ using Dynamo.Sidecar.Hosting;
 using Dynamo.Sidecar.Metering;
 using Dynamo.Sidecar.OpenAi;
 using Dynamo.Sidecar.Proxy;
-using Dynamo.Sidecar.Sse;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 
@@ -27,7 +26,7 @@ internal sealed class MeteredStream : IDisposable
         Metrics = NewMetrics();
         Meter = new RequestMeter(Metrics, Time, Model, endpoint, isStream: true);
         Observer = new StreamedResponseMeter(Meter, removeUsageChunk);
-        Stream = new SseMeteringStream(upstream, Observer, maxEventBytes);
+        Stream = new SseMeteringStream(upstream, Observer, Meter, maxEventBytes);
     }
 
     public ManualTimeProvider Time { get; }

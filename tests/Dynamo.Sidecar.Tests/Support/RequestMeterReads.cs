@@ -9,6 +9,6 @@ internal static class RequestMeterReads
     public static void OnChunkInOwnRead(this RequestMeter meter, in ChunkFacts chunk)
     {
         meter.OnChunk(chunk);
-        meter.OnReadEnd();
+        meter.Publish();
     }
 }

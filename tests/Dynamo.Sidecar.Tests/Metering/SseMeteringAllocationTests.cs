@@ -2,7 +2,7 @@ using System.Text;
 using Dynamo.Sidecar.Testing.Workers;
 using Dynamo.Sidecar.Tests.Support;
 
-namespace Dynamo.Sidecar.Tests.Sse;
+namespace Dynamo.Sidecar.Tests.Metering;
 
 /// <summary>
 /// The token hot path (frame an event, read its JSON, count it, hand it out) allocates nothing per

@@ -1,20 +1,45 @@
+using System.Buffers;
+
 namespace Dynamo.Sidecar.Sse;
 
-/// <summary>Extracts the <c>data</c> of a raw SSE event without allocating.</summary>
-internal static class SseData
+/// <summary>
+/// One complete SSE event as it passed (its blank line included), and its <c>data</c>, read without allocating.
+/// What <see cref="SseEventFramer"/> learned of the event's lines while framing it travels inside, so reading the
+/// data does not search for them again; no one else needs to know.
+/// </summary>
+internal readonly ref struct SseEvent
 {
+    // The length of the event's only line (line ending excluded) when the framer saw it; -1 otherwise.
+    private readonly int _singleLineLength;
+
+    /// <summary>An event whose lines are not known yet (a stream's unterminated tail, a test's text).</summary>
+    public SseEvent(ReadOnlySpan<byte> raw)
+        : this(raw, singleLineLength: -1)
+    {
+    }
+
+    /// <summary>For <see cref="SseEventFramer.Event"/>, which has already found the event's only line.</summary>
+    internal SseEvent(ReadOnlySpan<byte> raw, int singleLineLength)
+    {
+        Raw = raw;
+        _singleLineLength = singleLineLength;
+    }
+
+    /// <summary>The event's bytes as the worker sent them.</summary>
+    public ReadOnlySpan<byte> Raw { get; }
+
     /// <summary>
     /// Finds the event's data. A single <c>data:</c> line (the usual case) is returned as a slice of
-    /// <paramref name="rawEvent"/>; several are joined with LF into <paramref name="scratch"/>, which is
+    /// <see cref="Raw"/>; several are joined with LF into <paramref name="scratch"/>, which is
     /// grown from the pool when needed (the caller returns it).
     /// </summary>
-    /// <param name="singleLineLength">The length of the event's only line, when the framer knows it; else -1.</param>
     /// <returns>False when the event has no data line (a comment, a keep-alive, an <c>id:</c> only).</returns>
-    public static bool TryGet(ReadOnlySpan<byte> rawEvent, int singleLineLength, ref byte[]? scratch, out ReadOnlySpan<byte> data)
+    public bool TryGetData(ref byte[]? scratch, out ReadOnlySpan<byte> data)
     {
-        if (singleLineLength >= 0)
+        var rawEvent = Raw;
+        if (_singleLineLength >= 0)
         {
-            return TryGetDataValue(rawEvent[..singleLineLength], out data);
+            return TryGetDataValue(rawEvent[.._singleLineLength], out data);
         }
 
         data = default;
@@ -112,10 +137,10 @@ internal static class SseData
         {
             if (scratch is not null)
             {
-                System.Buffers.ArrayPool<byte>.Shared.Return(scratch);
+                ArrayPool<byte>.Shared.Return(scratch);
             }
 
-            scratch = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
+            scratch = ArrayPool<byte>.Shared.Rent(length);
         }
     }
 }

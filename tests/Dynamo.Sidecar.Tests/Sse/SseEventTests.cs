@@ -3,14 +3,14 @@ using Dynamo.Sidecar.Tests.Support;
 
 namespace Dynamo.Sidecar.Tests.Sse;
 
-public class SseDataTests
+public class SseEventTests
 {
     private static string? Data(string rawEvent)
     {
         byte[]? scratch = null;
         try
         {
-            return SseData.TryGet(SseText.Utf8(rawEvent), singleLineLength: -1, ref scratch, out var data) ? SseText.Text(data) : null;
+            return new SseEvent(SseText.Utf8(rawEvent)).TryGetData(ref scratch, out var data) ? SseText.Text(data) : null;
         }
         finally
         {
@@ -37,7 +37,7 @@ public class SseDataTests
         var raw = "id: 1\ndata: [DONE]\n\n"u8;
         byte[]? scratch = null;
 
-        Assert.True(SseData.TryGet(raw, singleLineLength: -1, ref scratch, out var data));
+        Assert.True(new SseEvent(raw).TryGetData(ref scratch, out var data));
 
         Assert.True(data.SequenceEqual("[DONE]"u8));
         Assert.Null(scratch);
@@ -90,13 +90,13 @@ public class SseDataTests
         byte[]? scratch = System.Buffers.ArrayPool<byte>.Shared.Rent(16);
         var small = scratch;
 
-        Assert.True(SseData.TryGet(raw, singleLineLength: -1, ref scratch, out var data));
+        Assert.True(new SseEvent(raw).TryGetData(ref scratch, out var data));
 
         Assert.NotSame(small, scratch);
         Assert.Equal(new string('a', 300) + "\n" + new string('b', 300), SseText.Text(data));
 
         var kept = scratch;
-        Assert.True(SseData.TryGet("data: x\ndata: y\n\n"u8, singleLineLength: -1, ref scratch, out data));
+        Assert.True(new SseEvent("data: x\ndata: y\n\n"u8).TryGetData(ref scratch, out data));
         Assert.Same(kept, scratch);
         Assert.Equal("x\ny", SseText.Text(data));
         System.Buffers.ArrayPool<byte>.Shared.Return(scratch!);

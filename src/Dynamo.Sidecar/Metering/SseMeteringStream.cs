@@ -1,14 +1,16 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using Dynamo.Sidecar.IO;
+using Dynamo.Sidecar.Sse;
 
-namespace Dynamo.Sidecar.Sse;
+namespace Dynamo.Sidecar.Metering;
 
 /// <summary>
 /// A read-only stream over the worker's SSE body that hands its reader whole events only: each
 /// event is shown to an <see cref="ISseEventObserver"/> the moment its blank line arrives, then
 /// either released to the reader (YARP's copier, which writes and flushes it at once) or removed.
 /// Memory is bounded by one event: an event larger than the cap is passed through unparsed.
+/// Steps 4 to 7 of a metered request (<see cref="Proxy.MeteringMiddleware"/>) run here, once per upstream read.
 /// </summary>
 internal sealed class SseMeteringStream : ReadOnlyStream
 {
@@ -17,6 +19,7 @@ internal sealed class SseMeteringStream : ReadOnlyStream
 
     private readonly Stream _upstream;
     private readonly ISseEventObserver _observer;
+    private readonly RequestMeter _meter;
 
     // Layout of _buffer: [_readyStart, _readyEnd) complete events not yet handed out,
     // [_readyEnd, _end) the event still arriving. The buffer is rented only while it holds bytes.
@@ -29,10 +32,13 @@ internal sealed class SseMeteringStream : ReadOnlyStream
     private bool _upstreamEnded;
     private bool _disposed;
 
-    public SseMeteringStream(Stream upstream, ISseEventObserver observer, int maxEventBytes)
+    /// <param name="observer">Reads and counts each event into <paramref name="meter"/> (steps 5 and 6).</param>
+    /// <param name="meter">The request's meter, which publishes what each upstream read added (step 7).</param>
+    public SseMeteringStream(Stream upstream, ISseEventObserver observer, RequestMeter meter, int maxEventBytes)
     {
         _upstream = upstream;
         _observer = observer;
+        _meter = meter;
         _framer = new SseEventFramer(maxEventBytes);
     }
 
@@ -74,8 +80,10 @@ internal sealed class SseMeteringStream : ReadOnlyStream
                     return 0;
                 }
 
+                // The bytes after the last end (steps 4 to 7 once more): an event held back for the byte after its
+                // final CR, or an unterminated tail.
                 EndOfUpstream();
-                _observer.OnReadEnd();
+                _meter.Publish();
                 continue;
             }
 
@@ -91,8 +99,12 @@ internal sealed class SseMeteringStream : ReadOnlyStream
                 continue;
             }
 
+            // :: Step 4: Frame. The bytes just read are cut into whole events (SseEventFramer), each shown to the
+            //    observer as its blank line arrives; StreamedResponseMeter reads its chunk (step 5) and counts it (step 6).
             Frame(read);
-            _observer.OnReadEnd();
+
+            // :: Step 7: Publish. The events of one read arrived together: what they added reaches the metrics at once.
+            _meter.Publish();
         }
     }
 
@@ -178,7 +190,7 @@ internal sealed class SseMeteringStream : ReadOnlyStream
     {
         var keep = _framer.Framed switch
         {
-            SseFramed.Event => _observer.OnEvent(_buffer.AsSpan(_readyEnd, end - _readyEnd), _framer.SingleLineLength),
+            SseFramed.Event => _observer.OnEvent(_framer.Event(_buffer.AsSpan(_readyEnd, end - _readyEnd))),
             SseFramed.LfOfPreviousEvent => !_previousEventRemoved,
             _ => true,
         };
@@ -212,7 +224,7 @@ internal sealed class SseMeteringStream : ReadOnlyStream
 
         if (!_framer.IsOversized)
         {
-            _observer.OnEvent(_buffer.AsSpan(_readyEnd, _end - _readyEnd), singleLineLength: -1);
+            _observer.OnEvent(new SseEvent(_buffer.AsSpan(_readyEnd, _end - _readyEnd)));
         }
 
         _readyEnd = _end;

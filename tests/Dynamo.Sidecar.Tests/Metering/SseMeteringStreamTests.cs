@@ -4,7 +4,7 @@ using Dynamo.Sidecar.OpenAi;
 using Dynamo.Sidecar.Testing.Workers;
 using Dynamo.Sidecar.Tests.Support;
 
-namespace Dynamo.Sidecar.Tests.Sse;
+namespace Dynamo.Sidecar.Tests.Metering;
 
 /// <summary>
 /// The SSE reader between the worker and YARP's copier, driven the way <c>StreamCopierTests</c> drive
