@@ -18,5 +18,9 @@ if [ -z "${WORKER_URL:-}" ]; then
   echo "simulated worker on $WORKER_URL (pid $worker)"
 fi
 
+# The GC's gen0 budget follows the host's L3 cache (tens of MiB on a server CPU, whatever the pod's limits), and
+# the heap grows to it: 2 MiB keeps the sidecar's anonymous memory at about half (paced load, docs/benchmarks.md,
+# "Memory levers"). Environment only: the runtime reads no runtimeconfig.json knob for it. Same in the Dockerfile.
+export DOTNET_GCgen0size=${DOTNET_GCgen0size:-0x200000}
 cd "$out"
 dotnet Dynamo.Sidecar.dll "--ReverseProxy:Clusters:worker:Destinations:primary:Address=$WORKER_URL" "$@"

@@ -49,10 +49,13 @@ case "$scenario" in
 esac
 read -r -a now_env <<<"${AB_ENV:-}"
 
+# The runtime settings users run with (./run.sh, the Dockerfile and deploy/ set the same); AB_ENV comes after them.
+runtime_env=(DOTNET_GCgen0size=0x200000)
+
 measure() { # label sidecar-dir metering [NAME=value...]
   local label=$1 dir=$2 metering=$3
   shift 3
-  (cd "$dir" && exec env "$@" dotnet Dynamo.Sidecar.dll --urls "http://127.0.0.1:$((base + 1))" --Sidecar:AdminPort=$((base + 2)) \
+  (cd "$dir" && exec env "${runtime_env[@]}" "$@" dotnet Dynamo.Sidecar.dll --urls "http://127.0.0.1:$((base + 1))" --Sidecar:AdminPort=$((base + 2)) \
     --Sidecar:AdminAddress=127.0.0.1 --Sidecar:MeteringEnabled="$metering" \
     --ReverseProxy:Clusters:worker:Destinations:primary:Address="http://127.0.0.1:$base") >/dev/null 2>&1 &
   local pid=$!

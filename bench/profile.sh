@@ -10,6 +10,9 @@
 # JIT-compiled code is named through the runtime's perf map (DOTNET_PerfMapEnabled=1); that needs
 # W^X off (DOTNET_EnableWriteXorExecute=0), or perf sees the code only as an anonymous memfd. Both
 # targets run with the same settings, so the comparison holds; absolute figures differ a little from run.sh.
+# DOTNET_GCgen0size=0x200000: as ./run.sh, the Dockerfile and deploy/ run the sidecar.
+# PROFILE_LOAD="--streams 512 --tokens 1800 --rate 30 --ramp 2 --window 15 --warmup 10" PROFILE_WARMUP=16 bench/profile.sh
+#   profiles the paced scenario (samples start once all 512 streams are open).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -38,7 +41,7 @@ warmup=${PROFILE_WARMUP:-8} # seconds of load before the 8 s of samples
 
 profile() { # name metering
   local port=$((base + 3))
-  (cd src/Dynamo.Sidecar/bin/Release/net10.0 && DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 exec dotnet Dynamo.Sidecar.dll \
+  (cd src/Dynamo.Sidecar/bin/Release/net10.0 && DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 DOTNET_GCgen0size=0x200000 exec dotnet Dynamo.Sidecar.dll \
     --urls "http://127.0.0.1:$port" --Sidecar:AdminPort=$((base + 13)) --Sidecar:AdminAddress=127.0.0.1 \
     --Sidecar:MeteringEnabled="$2" --ReverseProxy:Clusters:worker:Destinations:primary:Address="$worker_url") >"$out/$1.log" 2>&1 &
   local pid=$!

@@ -111,8 +111,11 @@ wait_ready "$worker_url/health" "$worker_pid"
 
 proxy_pids= # set by start_target: the processes whose CPU and memory are measured
 
+# The runtime settings users run with (./run.sh, the Dockerfile and deploy/ set the same), for plain YARP too.
+runtime_env=(DOTNET_GCgen0size=0x200000)
+
 start_sidecar() { # name port admin_port metering
-  (cd "$sidecar_dir" && exec dotnet Dynamo.Sidecar.dll --urls "http://127.0.0.1:$2" --Sidecar:AdminPort="$3" \
+  (cd "$sidecar_dir" && exec env "${runtime_env[@]}" dotnet Dynamo.Sidecar.dll --urls "http://127.0.0.1:$2" --Sidecar:AdminPort="$3" \
     --Sidecar:AdminAddress=127.0.0.1 --Sidecar:MeteringEnabled="$4" \
     --ReverseProxy:Clusters:worker:Destinations:primary:Address="$worker_url" \
     $([ "$4" = true ] && echo "${BENCH_SIDECAR_ARGS:-}")) >"$out/$1.log" 2>&1 &
