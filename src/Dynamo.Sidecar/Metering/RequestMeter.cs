@@ -177,8 +177,7 @@ internal sealed class RequestMeter
         {
             if (completion >= 0 || live > 0)
             {
-                // Without any usage from the worker, the output is what passed.
-                _metrics.OutputSequenceTokens.WithLabels(model).Observe(completion >= 0 ? completion : live, TraceExemplar());
+                _metrics.OutputSequenceTokens.WithLabels(model).Observe(_tally.Output, TraceExemplar());
             }
 
             if (_tally.Reasoning >= 0)
@@ -244,8 +243,7 @@ internal sealed class RequestMeter
         httpStatus,
         outcome,
         InputTokens: _tally.Prompt,
-        // A stream cut before its usage: the tokens that passed, as output_sequence_tokens counts them.
-        OutputTokens: _tally.Completion >= 0 ? _tally.Completion : _tally.LiveTokens,
+        OutputTokens: _tally.Output,
         CachedTokens: _tally.Cached,
         ReasoningTokens: _tally.Reasoning,
         TimeToFirstToken: _firstContentAt == NoRead ? null : _time.GetElapsedTime(_acceptedAt, _firstContentAt),

@@ -63,6 +63,9 @@ internal struct UsageTally
         : _highestReported > 0 ? Math.Max(_perChoiceCounts ? _reportedSum : _highestReported, LiveTokens)
         : -1;
 
+    /// <summary>The request's output: the worker's figure, else (no usage at all) the tokens that passed.</summary>
+    public readonly long Output => Completion >= 0 ? Completion : LiveTokens;
+
     public readonly long Prompt => _prompt;
 
     public readonly long Cached => _cached;
