@@ -17,33 +17,40 @@ internal sealed class ModelGauges(SidecarMetrics metrics, ModelLabels labels)
     /// <summary>The worker is ready and lists these models.</summary>
     public void Listed(IReadOnlyList<WorkerModel> models)
     {
-        var listed = new HashSet<string>(StringComparer.Ordinal);
+        var listed = new List<(string Label, long? ContextLength)>(models.Count);
+        var labelsListed = new HashSet<string>(StringComparer.Ordinal);
         foreach (var model in models)
         {
             var label = labels.LabelFor(model.Id);
-            if (label == ModelLabels.Unknown)
+            if (label != ModelLabels.Unknown && labelsListed.Add(label))
             {
-                continue;
-            }
-
-            listed.Add(label);
-            metrics.ModelReady.WithLabels(label).Set(1);
-            if (model.ContextLength is { } length)
-            {
-                metrics.ModelContextLength.WithLabels(label).Set(length);
+                listed.Add((label, model.ContextLength));
             }
         }
 
+        // Removed before the new ones are set: a scrape in between never shows a replaced model beside its
+        // replacement (the two would be summed as one more ready model than the worker serves).
         foreach (var label in _exported)
         {
-            if (!listed.Contains(label))
+            if (!labelsListed.Contains(label))
             {
                 metrics.ModelReady.RemoveLabelled(label);
                 metrics.ModelContextLength.RemoveLabelled(label);
             }
         }
 
-        _exported = listed;
+        // The context length first: a model shown ready has its length beside it.
+        foreach (var (label, contextLength) in listed)
+        {
+            if (contextLength is { } length)
+            {
+                metrics.ModelContextLength.WithLabels(label).Set(length);
+            }
+
+            metrics.ModelReady.WithLabels(label).Set(1);
+        }
+
+        _exported = labelsListed;
     }
 
     /// <summary>The worker failed its readiness probe: none of the models it listed last is ready.</summary>
