@@ -1,23 +1,19 @@
-using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
 
 namespace Dynamo.Sidecar.Attribution;
 
-/// <summary>Checks the nested section and keeps credentials out of the <c>tenant</c> label.</summary>
+/// <summary>Checks the data annotations of the nested section and keeps credentials out of the <c>tenant</c> label.</summary>
 internal sealed class ObservabilityOptionsValidator : IValidateOptions<ObservabilityOptions>
 {
+    private static readonly ObservabilityOptionsAnnotations Annotations = new();
+
     // A label is exported to anyone who can scrape; a key in it would be a leaked key.
     private static readonly string[] CredentialHeaders = ["authorization", "proxy-authorization", "cookie", "x-api-key", "api-key"];
 
     public ValidateOptionsResult Validate(string? name, ObservabilityOptions options)
     {
-        var failures = new List<string>();
+        var failures = new List<string>(Annotations.Validate(name, options).Failures ?? []);
         var attribution = options.Attribution;
-        var nested = new List<ValidationResult>();
-        if (!Validator.TryValidateObject(attribution, new(attribution), nested, validateAllProperties: true))
-        {
-            failures.AddRange(nested.Select(r => "Sidecar:Attribution: " + r.ErrorMessage));
-        }
 
         if (attribution.Header is { Length: > 0 } header)
         {
@@ -36,3 +32,7 @@ internal sealed class ObservabilityOptionsValidator : IValidateOptions<Observabi
 
     private static bool IsTokenChar(char c) => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c);
 }
+
+/// <summary>The data annotations of <see cref="ObservabilityOptions"/>, checked by generated code (Native AOT too).</summary>
+[OptionsValidator]
+internal sealed partial class ObservabilityOptionsAnnotations : IValidateOptions<ObservabilityOptions>;

@@ -26,7 +26,6 @@ public static class SidecarHostingExtensions
         var services = builder.Services;
         services.AddOptions<SidecarOptions>()
             .BindConfiguration(SidecarOptions.SectionName)
-            .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<SidecarOptions>, SidecarOptionsValidator>();
         // The host's stop waits this long for the proxy listener's requests before cutting them; it

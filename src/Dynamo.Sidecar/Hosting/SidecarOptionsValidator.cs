@@ -4,9 +4,11 @@ using Microsoft.Extensions.Options;
 
 namespace Dynamo.Sidecar.Hosting;
 
-/// <summary>Checks what data annotations cannot: values that must parse, and nested sections.</summary>
+/// <summary>Checks the data annotations of the section and its nested sections, then what annotations cannot say.</summary>
 internal sealed partial class SidecarOptionsValidator : IValidateOptions<SidecarOptions>
 {
+    private static readonly SidecarOptionsAnnotations Annotations = new();
+
     // A bare number binds as days ("150" is 150 days, not seconds); an hour already outlasts any sane grace period.
     private static readonly TimeSpan MaxDrainTimeout = TimeSpan.FromHours(1);
 
@@ -19,7 +21,7 @@ internal sealed partial class SidecarOptionsValidator : IValidateOptions<Sidecar
 
     public ValidateOptionsResult Validate(string? name, SidecarOptions options)
     {
-        var failures = new List<string>();
+        var failures = new List<string>(Annotations.Validate(name, options).Failures ?? []);
         if (options.AdminAddress is not ("*" or "") && !IPAddress.TryParse(options.AdminAddress, out _))
         {
             failures.Add($"Sidecar:AdminAddress '{options.AdminAddress}' is neither '*' nor an IP address.");
@@ -34,13 +36,6 @@ internal sealed partial class SidecarOptionsValidator : IValidateOptions<Sidecar
             && (options.ReadinessInterval < MinReadinessInterval || options.ReadinessInterval > MaxReadinessInterval))
         {
             failures.Add($"Sidecar:ReadinessInterval '{options.ReadinessInterval}' must be 00:00:00 (probe only on /readyz) or between {MinReadinessInterval:c} and {MaxReadinessInterval:c} (hh:mm:ss; a bare number means days).");
-        }
-
-        var nested = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
-        if (!System.ComponentModel.DataAnnotations.Validator.TryValidateObject(
-                options.Metrics, new(options.Metrics), nested, validateAllProperties: true))
-        {
-            failures.AddRange(nested.Select(r => r.ErrorMessage ?? "Sidecar:Metrics is invalid."));
         }
 
         if (options.Metrics.Models.Any(string.IsNullOrWhiteSpace))
@@ -73,3 +68,10 @@ internal sealed partial class SidecarOptionsValidator : IValidateOptions<Sidecar
     [GeneratedRegex(@"^[a-zA-Z_][a-zA-Z0-9_]*\z")]
     private static partial Regex LabelName();
 }
+
+/// <summary>
+/// The data annotations of <see cref="SidecarOptions"/>, checked by generated code rather than reflection, so that the
+/// Native AOT build checks them too.
+/// </summary>
+[OptionsValidator]
+internal sealed partial class SidecarOptionsAnnotations : IValidateOptions<SidecarOptions>;
