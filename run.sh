@@ -5,8 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-dotnet build -c Release --nologo -v quiet src/Dynamo.Sidecar/Dynamo.Sidecar.csproj >/dev/null
-out=src/Dynamo.Sidecar/bin/Release/net10.0
+# The sidecar as it ships: the Native AOT binary (about a minute to publish the first time; clang and zlib1g-dev).
+sidecar=$(tools/publish.sh)
 
 if [ -z "${WORKER_URL:-}" ]; then
   dotnet build -c Release --nologo -v quiet src/Dynamo.Sidecar.SimulatedWorker/Dynamo.Sidecar.SimulatedWorker.csproj >/dev/null
@@ -22,5 +22,5 @@ fi
 # the heap grows to it: 2 MiB keeps the sidecar's anonymous memory at about half (paced load, docs/benchmarks.md,
 # "Memory levers"). Environment only: the runtime reads no runtimeconfig.json knob for it. Same in the Dockerfile.
 export DOTNET_GCgen0size=${DOTNET_GCgen0size:-0x200000}
-cd "$out"
-dotnet Dynamo.Sidecar.dll "--ReverseProxy:Clusters:worker:Destinations:primary:Address=$WORKER_URL" "$@"
+cd "$(dirname "$sidecar")"
+./Dynamo.Sidecar "--ReverseProxy:Clusters:worker:Destinations:primary:Address=$WORKER_URL" "$@"

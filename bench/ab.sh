@@ -31,10 +31,14 @@ cleanup() {
 trap cleanup EXIT
 
 git worktree add -q --detach "$before" "$rev"
-for project in src/Dynamo.Sidecar.SimulatedWorker src/Dynamo.Sidecar tools/Dynamo.Sidecar.LoadTool; do
+for project in src/Dynamo.Sidecar.SimulatedWorker tools/Dynamo.Sidecar.LoadTool; do
   dotnet build -c Release --nologo -v quiet "$project" >/dev/null
 done
-dotnet build -c Release --nologo -v quiet "$before/src/Dynamo.Sidecar" >/dev/null
+# Both sidecars published as they ship. A REV from before Native AOT publishes a framework-dependent build, whose
+# apphost has the same name, so both run as ./Dynamo.Sidecar.
+now_dir=$(dirname "$(tools/publish.sh)")
+dotnet publish -c Release --nologo -v quiet -o "$before/artifacts/sidecar" "$before/src/Dynamo.Sidecar" >/dev/null
+before_dir=$before/artifacts/sidecar
 
 dotnet src/Dynamo.Sidecar.SimulatedWorker/bin/Release/net10.0/Dynamo.Sidecar.SimulatedWorker.dll --urls "http://127.0.0.1:$base" \
   --Worker:TokensPerSecond=0 --Worker:TimeToFirstTokenMs=0 --Logging:LogLevel:Default=Warning >/dev/null 2>&1 &
@@ -55,7 +59,7 @@ runtime_env=(DOTNET_GCgen0size=0x200000)
 measure() { # label sidecar-dir metering [NAME=value...]
   local label=$1 dir=$2 metering=$3
   shift 3
-  (cd "$dir" && exec env "${runtime_env[@]}" "$@" dotnet Dynamo.Sidecar.dll --urls "http://127.0.0.1:$((base + 1))" --Sidecar:AdminPort=$((base + 2)) \
+  (cd "$dir" && exec env "${runtime_env[@]}" "$@" ./Dynamo.Sidecar --urls "http://127.0.0.1:$((base + 1))" --Sidecar:AdminPort=$((base + 2)) \
     --Sidecar:AdminAddress=127.0.0.1 --Sidecar:MeteringEnabled="$metering" \
     --ReverseProxy:Clusters:worker:Destinations:primary:Address="http://127.0.0.1:$base") >/dev/null 2>&1 &
   local pid=$!
@@ -80,7 +84,7 @@ header="round  target           CPU per event | events/s"
 echo "$header   ($scenario; before = $(git rev-parse --short "$rev")${AB_ENV:+; now with $AB_ENV})"
 for round in $(seq 1 "$rounds"); do
   echo "$round"
-  measure yarp "$root/src/Dynamo.Sidecar/bin/Release/net10.0" false
-  measure sidecar-before "$before/src/Dynamo.Sidecar/bin/Release/net10.0" true
-  measure sidecar-now "$root/src/Dynamo.Sidecar/bin/Release/net10.0" true "${now_env[@]}"
+  measure yarp "$now_dir" false
+  measure sidecar-before "$before_dir" true
+  measure sidecar-now "$now_dir" true "${now_env[@]}"
 done

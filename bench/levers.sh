@@ -4,8 +4,9 @@
 # rounds. Each round starts with plain YARP (metering off, this build, no extra setting) as the reference.
 #
 #   bench/levers.sh ROUNDS SPEC...
-#   SPEC = label[@dir]:[NAME=value ...]    dir: another build of the sidecar (default this checkout's Release build);
-#                                          a dir without Dynamo.Sidecar.dll runs its native ./Dynamo.Sidecar (Native AOT)
+#   SPEC = label[@dir]:[NAME=value ...]    dir: another published build of the sidecar (default this checkout's, as
+#                                          tools/publish.sh makes it); a dir with Dynamo.Sidecar.dll and no apphost runs
+#                                          under `dotnet`
 #   bench/levers.sh 2 "default:" "gen0 1 MiB:DOTNET_GCgen0size=100000" "no concurrent GC:DOTNET_gcConcurrent=0"
 #
 # Prints per run: CPU µs per event, idle RSS (after the 10 s full-speed warm-up), KiB per open stream, probe TTFT
@@ -27,10 +28,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for project in src/Dynamo.Sidecar.SimulatedWorker src/Dynamo.Sidecar tools/Dynamo.Sidecar.LoadTool; do
+for project in src/Dynamo.Sidecar.SimulatedWorker tools/Dynamo.Sidecar.LoadTool; do
   dotnet build -c Release --nologo -v quiet "$project" >/dev/null
 done
-default_dir=$root/src/Dynamo.Sidecar/bin/Release/net10.0
+default_dir=$(dirname "$(tools/publish.sh)")
 
 dotnet src/Dynamo.Sidecar.SimulatedWorker/bin/Release/net10.0/Dynamo.Sidecar.SimulatedWorker.dll --urls "http://127.0.0.1:$base" \
   --Worker:TokensPerSecond=0 --Worker:TimeToFirstTokenMs=0 --Logging:LogLevel:Default=Warning >/dev/null 2>&1 &
@@ -40,8 +41,8 @@ sleep 2
 measure() { # label dir metering [NAME=value...]
   local label=$1 dir=$2 metering=$3
   shift 3
-  local cmd=(dotnet Dynamo.Sidecar.dll)
-  [ -f "$dir/Dynamo.Sidecar.dll" ] || cmd=(./Dynamo.Sidecar)
+  local cmd=(./Dynamo.Sidecar)
+  [ -x "$dir/Dynamo.Sidecar" ] || cmd=(dotnet Dynamo.Sidecar.dll)
   (cd "$dir" && exec env "$@" "${cmd[@]}" --urls "http://127.0.0.1:$((base + 1))" --Sidecar:AdminPort=$((base + 2)) \
     --Sidecar:AdminAddress=127.0.0.1 --Sidecar:MeteringEnabled="$metering" \
     --ReverseProxy:Clusters:worker:Destinations:primary:Address="http://127.0.0.1:$base") >/dev/null 2>&1 &

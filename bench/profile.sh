@@ -7,9 +7,8 @@
 #   PROFILE_LOAD="--streams 256 --tokens 400 --rate 20" bench/profile.sh    the latency shape instead
 #   PROFILE_WARMUP=22 bench/profile.sh     sample after 22 s of load, when tiered compilation has settled
 #
-# JIT-compiled code is named through the runtime's perf map (DOTNET_PerfMapEnabled=1); that needs
-# W^X off (DOTNET_EnableWriteXorExecute=0), or perf sees the code only as an anonymous memfd. Both
-# targets run with the same settings, so the comparison holds; absolute figures differ a little from run.sh.
+# Both targets are the published Native AOT binary (tools/publish.sh), so perf names managed code from the binary's
+# symbols (Dynamo.Sidecar.dbg beside it; NativeAOT names methods Namespace_Type__Method), as users run it.
 # DOTNET_GCgen0size=0x200000: as ./run.sh, the Dockerfile and deploy/ run the sidecar.
 # PROFILE_LOAD="--streams 512 --tokens 1800 --rate 30 --ramp 2 --window 15 --warmup 10" PROFILE_WARMUP=16 bench/profile.sh
 #   profiles the paced scenario (samples start once all 512 streams are open).
@@ -24,9 +23,10 @@ worker_url=http://127.0.0.1:$base
 out=${PROFILE_OUT:-$(mktemp -d)}
 mkdir -p "$out"
 
-for project in src/Dynamo.Sidecar.SimulatedWorker src/Dynamo.Sidecar tools/Dynamo.Sidecar.LoadTool; do
+for project in src/Dynamo.Sidecar.SimulatedWorker tools/Dynamo.Sidecar.LoadTool; do
   dotnet build -c Release --nologo -v quiet "$project" >/dev/null
 done
+sidecar_dir=$(dirname "$(tools/publish.sh)")
 load_tool=(dotnet "$root/tools/Dynamo.Sidecar.LoadTool/bin/Release/net10.0/Dynamo.Sidecar.LoadTool.dll")
 
 started=()
@@ -41,7 +41,7 @@ warmup=${PROFILE_WARMUP:-8} # seconds of load before the 8 s of samples
 
 profile() { # name metering
   local port=$((base + 3))
-  (cd src/Dynamo.Sidecar/bin/Release/net10.0 && DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 DOTNET_GCgen0size=0x200000 exec dotnet Dynamo.Sidecar.dll \
+  (cd "$sidecar_dir" && DOTNET_GCgen0size=0x200000 exec ./Dynamo.Sidecar \
     --urls "http://127.0.0.1:$port" --Sidecar:AdminPort=$((base + 13)) --Sidecar:AdminAddress=127.0.0.1 \
     --Sidecar:MeteringEnabled="$2" --ReverseProxy:Clusters:worker:Destinations:primary:Address="$worker_url") >"$out/$1.log" 2>&1 &
   local pid=$!
@@ -64,19 +64,18 @@ profile() { # name metering
   echo
   awk '
     { pct = $1; sub(/%/, "", pct); line = $0 }
-    line ~ /Prometheus\.(Exemplar|ObservedExemplar)(::|\+)|ObjectPool|ConcurrentQueueSegment/ { c["prometheus-net exemplars (trace/span id on every observation)"] += pct; next }
-    line ~ /Prometheus\./ { c["prometheus-net counters and histograms"] += pct; next }
-    line ~ /System\.Text\.Json|CompletionChunkReader|UsageJson|ResponsesEventReader/ { c["JSON chunk reading (Utf8JsonReader)"] += pct; next }
-    line ~ /Dynamo\.Sidecar\.(Sse|Metering)/ { c["SSE framing, metering stream, request meter"] += pct; next }
-    line ~ /libcoreclr/ { c["runtime native code (GC, interlocked and write-barrier helpers, stubs)"] += pct; next }
-    line ~ /libclrjit/ { c["JIT compiler"] += pct; next }
+    line ~ /Prometheus[._](Exemplar|ObservedExemplar)(::|\+|__)|ObjectPool|ConcurrentQueueSegment/ { c["prometheus-net exemplars (trace/span id on every observation)"] += pct; next }
+    line ~ /Prometheus[._]/ { c["prometheus-net counters and histograms"] += pct; next }
+    line ~ /System[._]Text[._]Json|CompletionChunkReader|UsageJson|ResponsesEventReader/ { c["JSON chunk reading (Utf8JsonReader)"] += pct; next }
+    line ~ /Dynamo[._]Sidecar[._](Sse|Metering)/ { c["SSE framing, metering stream, request meter"] += pct; next }
+    line ~ /S_P_CoreLib_System_Runtime_|RhpNew|RhpAssign|RhpCheckedAssign|WKS::|gc_heap/ { c["runtime (GC, allocation and write-barrier helpers)"] += pct; next }
     line ~ /\[k\]/ { c["kernel (sockets, scheduling)"] += pct; next }
     { c["everything else (Kestrel, YARP, HttpClient, BCL, libc)"] += pct }
     END { for (k in c) printf "| %6.2f%% | %s |\n", c[k], k }' "$out/$1.symbols" | sort -t'|' -k2 -rn
   echo
   echo "Top methods (self time):"
   echo
-  head -25 "$out/$1.symbols" | sed -E 's/ +$//; s/\[OptimizedTier1\]//; s/^/    /' | cut -c1-200
+  head -25 "$out/$1.symbols" | sed -E 's/ +$//; s/^/    /' | cut -c1-200
   echo
 }
 

@@ -88,12 +88,12 @@ stop() { # pid
   started=("${kept[@]}")
 }
 
-log "building Release (worker, sidecar, load tool)"
-for project in src/Dynamo.Sidecar.SimulatedWorker src/Dynamo.Sidecar tools/Dynamo.Sidecar.LoadTool; do
+log "building Release (worker, load tool) and publishing the sidecar as it ships (Native AOT)"
+for project in src/Dynamo.Sidecar.SimulatedWorker tools/Dynamo.Sidecar.LoadTool; do
   dotnet build -c Release --nologo -v quiet "$project" >/dev/null
 done
 worker_dll=$root/src/Dynamo.Sidecar.SimulatedWorker/bin/Release/net10.0/Dynamo.Sidecar.SimulatedWorker.dll
-sidecar_dir=$root/src/Dynamo.Sidecar/bin/Release/net10.0
+sidecar_bin=$(tools/publish.sh)
 load_tool=(dotnet "$root/tools/Dynamo.Sidecar.LoadTool/bin/Release/net10.0/Dynamo.Sidecar.LoadTool.dll")
 
 ports=("$worker_port" "$sidecar_port" "$sidecar_admin")
@@ -115,7 +115,7 @@ proxy_pids= # set by start_target: the processes whose CPU and memory are measur
 runtime_env=(DOTNET_GCgen0size=0x200000)
 
 start_sidecar() { # name port admin_port metering
-  (cd "$sidecar_dir" && exec env "${runtime_env[@]}" dotnet Dynamo.Sidecar.dll --urls "http://127.0.0.1:$2" --Sidecar:AdminPort="$3" \
+  (cd "$(dirname "$sidecar_bin")" && exec env "${runtime_env[@]}" "$sidecar_bin" --urls "http://127.0.0.1:$2" --Sidecar:AdminPort="$3" \
     --Sidecar:AdminAddress=127.0.0.1 --Sidecar:MeteringEnabled="$4" \
     --ReverseProxy:Clusters:worker:Destinations:primary:Address="$worker_url" \
     $([ "$4" = true ] && echo "${BENCH_SIDECAR_ARGS:-}")) >"$out/$1.log" 2>&1 &

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Soak test: builds Release, then runs tools/Dynamo.Sidecar.SoakTool, which starts the simulated worker and the
+# Soak test: builds Release and publishes the sidecar, then runs tools/Dynamo.Sidecar.SoakTool, which starts the simulated worker and the
 # sidecar (127.0.0.1 only), drives 256 concurrent mixed requests with client disconnects, worker cuts, stalls,
 # slow streams and error statuses, and checks the sidecar's metrics and memory at the end (docs/reliability.md#soak).
 #
@@ -18,11 +18,11 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 # Hundreds of connections in the client, the sidecar (twice: client and worker side) and the worker.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-echo "[soak] building Release (worker, sidecar, soak tool)" >&2
-for project in src/Dynamo.Sidecar.SimulatedWorker src/Dynamo.Sidecar tools/Dynamo.Sidecar.SoakTool; do
+echo "[soak] building Release (worker, soak tool) and publishing the sidecar as it ships (Native AOT)" >&2
+for project in src/Dynamo.Sidecar.SimulatedWorker tools/Dynamo.Sidecar.SoakTool; do
   dotnet build -c Release --nologo -v quiet "$project" >/dev/null
 done
 
-args=("$@")
+args=(--sidecar "$(tools/publish.sh)" "$@")
 [ -n "${SOAK_LOGS:-}" ] && mkdir -p "$SOAK_LOGS" && args+=(--logs "$SOAK_LOGS")
 exec dotnet "$root/tools/Dynamo.Sidecar.SoakTool/bin/Release/net10.0/Dynamo.Sidecar.SoakTool.dll" --root "$root" "${args[@]}"

@@ -6,7 +6,7 @@ namespace Dynamo.Sidecar.SoakTool;
 internal sealed record SoakOptions
 {
     public const string Usage = """
-        Starts the simulated worker and the sidecar (Release builds, 127.0.0.1 only), drives concurrent mixed requests
+        Starts the simulated worker (Release build) and the published sidecar (127.0.0.1 only), drives concurrent mixed requests
         with client disconnects, worker cuts, stalls, slow streams and error statuses through the sidecar, then checks
         its metrics against what the clients and the worker counted, and its memory against the warm-up's.
         Ends with "N passed, M failed"; exits 1 when a check failed.
@@ -20,6 +20,8 @@ internal sealed record SoakOptions
           --memory-tolerance F  allowed growth of managed memory and RSS over the baseline (default 0.10)
           --memory-floor-mib M  growth always allowed, for allocator noise on a small heap (default 4)
           --root DIR            the repository (default: found from this tool's location)
+          --sidecar PATH        the sidecar to run: its published binary, or a Dynamo.Sidecar.dll run by dotnet
+                                (default: ROOT/artifacts/sidecar/Dynamo.Sidecar, as tools/publish.sh makes it)
           --logs DIR            where the worker's and the sidecar's output go (default: a temporary folder)
         """;
 
@@ -32,6 +34,7 @@ internal sealed record SoakOptions
     public double MemoryTolerance { get; init; } = 0.10;
     public long MemoryFloorBytes { get; init; } = 4L << 20;
     public required string Root { get; init; }
+    public required string Sidecar { get; init; }
     public required string Logs { get; init; }
 
     /// <summary>Parses <c>--name value</c> and <c>--name=value</c>; throws <see cref="ArgumentException"/> naming the option.</summary>
@@ -67,7 +70,7 @@ internal sealed record SoakOptions
             }
         }
 
-        var known = new HashSet<string>(["duration", "warmup", "concurrency", "seed", "activity-timeout", "base-port", "memory-tolerance", "memory-floor-mib", "root", "logs"]);
+        var known = new HashSet<string>(["duration", "warmup", "concurrency", "seed", "activity-timeout", "base-port", "memory-tolerance", "memory-floor-mib", "root", "sidecar", "logs"]);
         foreach (var name in values.Keys.Where(name => !known.Contains(name)))
         {
             throw new ArgumentException($"Unknown option --{name}.\n{Usage}");
@@ -77,6 +80,12 @@ internal sealed record SoakOptions
         if (!File.Exists(Path.Combine(root, "Dynamo.Sidecar.sln")))
         {
             throw new ArgumentException($"--root {root} is not the repository (no Dynamo.Sidecar.sln).");
+        }
+
+        var sidecar = Path.GetFullPath(values.GetValueOrDefault("sidecar") ?? Path.Combine(root, "artifacts/sidecar/Dynamo.Sidecar"));
+        if (!File.Exists(sidecar))
+        {
+            throw new ArgumentException($"--sidecar {sidecar} does not exist: run tools/publish.sh.");
         }
 
         return new SoakOptions
@@ -90,6 +99,7 @@ internal sealed record SoakOptions
             MemoryTolerance = Number(values, "memory-tolerance", 0.10, min: 0),
             MemoryFloorBytes = (long)(Number(values, "memory-floor-mib", 4, min: 0) * 1024 * 1024),
             Root = root,
+            Sidecar = sidecar,
             Logs = values.GetValueOrDefault("logs") ?? Directory.CreateTempSubdirectory("dynamo-soak-").FullName,
         };
     }

@@ -55,9 +55,8 @@ internal sealed class SoakRun(SoakOptions options, TextWriter output)
             options.Root, Path.Combine(options.Logs, "worker.log"));
         await worker.WaitReadyAsync(client, new Uri(_workerUrl, "health"), stop).ConfigureAwait(false);
 
-        var sidecarDirectory = Path.Combine(options.Root, "src/Dynamo.Sidecar/bin/Release/net10.0");
         await using var sidecar = ServiceProcess.Start(
-            Path.Combine(sidecarDirectory, "Dynamo.Sidecar.dll"),
+            options.Sidecar,
             [
                 "--urls", _proxyUrl.ToString().TrimEnd('/'),
                 $"--Sidecar:AdminPort={options.BasePort + 2}",
@@ -65,7 +64,7 @@ internal sealed class SoakRun(SoakOptions options, TextWriter output)
                 $"--ReverseProxy:Clusters:worker:Destinations:primary:Address={_workerUrl}",
                 $"--ReverseProxy:Clusters:worker:HttpRequest:ActivityTimeout={options.ActivityTimeout.ToString("c", CultureInfo.InvariantCulture)}",
             ],
-            sidecarDirectory, Path.Combine(options.Logs, "sidecar.log"));
+            Path.GetDirectoryName(options.Sidecar)!, Path.Combine(options.Logs, "sidecar.log"));
         await sidecar.WaitReadyAsync(client, new Uri(_adminUrl, "healthz"), stop).ConfigureAwait(false);
         await sidecar.WaitReadyAsync(client, new Uri(_proxyUrl, "health"), stop).ConfigureAwait(false);
 

@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Dynamo.Sidecar.SoakTool.Processes;
 
 /// <summary>
-/// One real server process (<c>dotnet some.dll ...</c>) with its output in a log file. Killed with its children on
+/// One real server process (<c>dotnet some.dll ...</c>, or a native executable) with its output in a log file. Killed with its children on
 /// dispose, so a failed or interrupted run leaves nothing listening.
 /// </summary>
 internal sealed class ServiceProcess : IAsyncDisposable
@@ -22,16 +22,22 @@ internal sealed class ServiceProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    public static ServiceProcess Start(string dll, IEnumerable<string> arguments, string workingDirectory, string logFile)
+    /// <param name="program">A <c>.dll</c>, run by <c>dotnet</c>, or an executable (the sidecar's Native AOT binary).</param>
+    public static ServiceProcess Start(string program, IEnumerable<string> arguments, string workingDirectory, string logFile)
     {
-        var info = new ProcessStartInfo("dotnet")
+        var managed = program.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
+        var info = new ProcessStartInfo(managed ? "dotnet" : program)
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(dll);
+        if (managed)
+        {
+            info.ArgumentList.Add(program);
+        }
+
         foreach (var argument in arguments)
         {
             info.ArgumentList.Add(argument);
