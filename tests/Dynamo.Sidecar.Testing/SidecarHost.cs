@@ -11,7 +11,9 @@ namespace Dynamo.Sidecar.Testing;
 /// ports, with the shipped appsettings.json and the worker address given the way an operator would.
 /// Each host has its own metrics registry, so a fresh one starts from zero. The background readiness probe is off
 /// (<c>Sidecar:ReadinessInterval=00:00:00</c>) unless a test sets an interval: tests that count what the worker
-/// received see only their clients' requests, and the probe's own tests turn it on.
+/// received see only their clients' requests, and the probe's own tests turn it on. The idle heap trim is off too
+/// (<c>Sidecar:IdleTrimAfter=00:00:00</c>): it is a whole process's concern, and many hosts share the test process;
+/// its tests run the sidecar as its own process.
 /// </summary>
 public sealed class SidecarHost : IAsyncDisposable
 {
@@ -45,6 +47,7 @@ public sealed class SidecarHost : IAsyncDisposable
             "--Sidecar:AdminPort=0",
             "--Sidecar:AdminAddress=127.0.0.1",
             "--Sidecar:ReadinessInterval=00:00:00",
+            "--Sidecar:IdleTrimAfter=00:00:00",
             $"--ReverseProxy:Clusters:worker:Destinations:primary:Address={workerAddress}",
             .. settings.Select(s => "--" + s),
         ];

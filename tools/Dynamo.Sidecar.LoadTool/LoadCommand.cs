@@ -47,8 +47,10 @@ internal static class LoadCommand
                 return 1;
             }
 
-            // Let tiered compilation finish promoting what the warm-up made hot before the window opens.
+            // Let tiered compilation finish promoting what the warm-up made hot, and the measured processes' memory
+            // settle, before the window opens: idle RSS is what a quiet process holds, not one caught mid-burst.
             await Task.Delay(TimeSpan.FromSeconds(1), runLimit.Token).ConfigureAwait(false);
+            await MemorySampler.SettleAsync(options.Pids, runLimit.Token).ConfigureAwait(false);
         }
 
         LoadResult result;

@@ -6,7 +6,39 @@ namespace Dynamo.Sidecar.LoadTool;
 /// </summary>
 internal sealed class MemorySampler(IReadOnlyList<int> pids, int streams, Func<int> openStreams)
 {
+    private static readonly TimeSpan SettleStep = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan SettledFor = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan SettleLimit = TimeSpan.FromSeconds(10);
+    private const long SettledWithinBytes = 512 * 1024;
+
     public long RssIdleBytes { get; } = ProcessStats.StatusBytes(pids, "VmRSS");
+
+    /// <summary>
+    /// Waits until the resident memory of <paramref name="pids"/> has stayed within 0.5 MiB for 2 s (at most 10 s):
+    /// a process that gives memory back when traffic stops (the sidecar does after 2 s of quiet, Go and Node runtimes
+    /// scavenge in the background) is measured idle once it has, whichever target it is.
+    /// </summary>
+    public static async Task SettleAsync(IReadOnlyList<int> pids, CancellationToken cancellationToken)
+    {
+        if (pids.Count == 0)
+        {
+            return;
+        }
+
+        var limit = System.Diagnostics.Stopwatch.StartNew();
+        var stable = System.Diagnostics.Stopwatch.StartNew();
+        var reference = ProcessStats.StatusBytes(pids, "VmRSS");
+        while (stable.Elapsed < SettledFor && limit.Elapsed < SettleLimit)
+        {
+            await Task.Delay(SettleStep, cancellationToken).ConfigureAwait(false);
+            var rss = ProcessStats.StatusBytes(pids, "VmRSS");
+            if (Math.Abs(rss - reference) > SettledWithinBytes)
+            {
+                reference = rss;
+                stable.Restart();
+            }
+        }
+    }
 
     public long RssPeakBytes { get; private set; }
 

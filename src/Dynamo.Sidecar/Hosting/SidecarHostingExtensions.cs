@@ -43,6 +43,7 @@ public static class SidecarHostingExtensions
         services.AddSingleton<AdminServer>();
         services.AddHostedService(sp => sp.GetRequiredService<AdminServer>());
         services.AddHostedService<ReadinessPoller>();
+        services.AddHostedService<IdleHeapTrimmer>();
         builder.AddSidecarObservability();
 
         var proxy = services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"));

@@ -27,6 +27,12 @@ internal sealed record SidecarOptions
     /// </summary>
     public TimeSpan ReadinessInterval { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// After this long without traffic the heap a burst grew is given back to the system (one aggressive GC);
+    /// <c>00:00:00</c> never trims.
+    /// </summary>
+    public TimeSpan IdleTrimAfter { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Switches request rewriting and metering off, leaving a plain YARP proxy (for benchmarks and emergencies).</summary>
     public bool MeteringEnabled { get; set; } = true;
 

@@ -16,6 +16,10 @@ internal sealed partial class SidecarOptionsValidator : IValidateOptions<Sidecar
     private static readonly TimeSpan MinReadinessInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan MaxReadinessInterval = TimeSpan.FromHours(1);
 
+    // The quiet is read every 250 ms; past an hour the memory is better left to the pod's limit.
+    private static readonly TimeSpan MinIdleTrimAfter = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan MaxIdleTrimAfter = TimeSpan.FromHours(1);
+
     // The families' own labels, and the histogram bucket label, which a constant label must not shadow.
     private static readonly string[] FamilyLabels = ["model", "endpoint", "request_type", "status", "error_type", "le"];
 
@@ -36,6 +40,12 @@ internal sealed partial class SidecarOptionsValidator : IValidateOptions<Sidecar
             && (options.ReadinessInterval < MinReadinessInterval || options.ReadinessInterval > MaxReadinessInterval))
         {
             failures.Add($"Sidecar:ReadinessInterval '{options.ReadinessInterval}' must be 00:00:00 (probe only on /readyz) or between {MinReadinessInterval:c} and {MaxReadinessInterval:c} (hh:mm:ss; a bare number means days).");
+        }
+
+        if (options.IdleTrimAfter != TimeSpan.Zero
+            && (options.IdleTrimAfter < MinIdleTrimAfter || options.IdleTrimAfter > MaxIdleTrimAfter))
+        {
+            failures.Add($"Sidecar:IdleTrimAfter '{options.IdleTrimAfter}' must be 00:00:00 (never trim) or between {MinIdleTrimAfter:c} and {MaxIdleTrimAfter:c} (hh:mm:ss; a bare number means days).");
         }
 
         if (options.Metrics.Models.Any(string.IsNullOrWhiteSpace))

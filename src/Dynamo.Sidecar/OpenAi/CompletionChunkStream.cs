@@ -87,7 +87,19 @@ internal sealed class CompletionChunkStream : IDisposable
     {
         var (start, length) = outputText.GetOffsetAndLength(json.Length);
         var suffix = json[(start + length)..];
-        _shape ??= ArrayPool<byte>.Shared.Rent(MaxShapeBytes);
+        // Held for the stream's life, so sized to the shape (a few hundred bytes), not to the largest one kept:
+        // with hundreds of streams open this is most of what metering adds per stream.
+        var needed = start + suffix.Length;
+        if (_shape is null || _shape.Length < needed)
+        {
+            if (_shape is not null)
+            {
+                ArrayPool<byte>.Shared.Return(_shape);
+            }
+
+            _shape = ArrayPool<byte>.Shared.Rent(needed);
+        }
+
         json[..start].CopyTo(_shape);
         suffix.CopyTo(_shape.AsSpan(start));
         _prefixLength = start;

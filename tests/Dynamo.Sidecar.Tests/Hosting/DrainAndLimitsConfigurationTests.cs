@@ -26,6 +26,26 @@ public sealed class DrainAndLimitsConfigurationTests
         }
     }
 
+    [Theory]
+    [InlineData("00:00:00", true)]
+    [InlineData("00:00:02", true)]
+    [InlineData("01:00:00", true)]
+    [InlineData("00:00:00.1000000", false)]
+    [InlineData("2", false)]
+    [InlineData("-00:00:01", false)]
+    public void IdleTrimAfter_is_validated(string value, bool valid)
+    {
+        var options = new SidecarOptions { IdleTrimAfter = TimeSpan.Parse(value, System.Globalization.CultureInfo.InvariantCulture) };
+
+        var result = new SidecarOptionsValidator().Validate(null, options);
+
+        Assert.Equal(valid, result.Succeeded);
+        if (!valid)
+        {
+            Assert.Contains("Sidecar:IdleTrimAfter", result.FailureMessage, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public void Kestrel_limits_from_configuration_reach_the_options_including_the_data_rates()
     {

@@ -19,7 +19,7 @@ public sealed class SidecarOptionsBindingTests
     {
         using var app = Build(
             "--Sidecar:AdminPort=9500", "--Sidecar:AdminAddress=127.0.0.1", "--Sidecar:ReadinessPath=/ready",
-            "--Sidecar:ReadinessInterval=00:00:30", "--Sidecar:MeteringEnabled=false", "--Sidecar:MaxInspectedRequestBytes=4096",
+            "--Sidecar:ReadinessInterval=00:00:30", "--Sidecar:IdleTrimAfter=00:00:05", "--Sidecar:MeteringEnabled=false", "--Sidecar:MaxInspectedRequestBytes=4096",
             "--Sidecar:MaxInspectedEventBytes=8192", "--Sidecar:DrainTimeout=00:00:20", "--Sidecar:Metrics:Prefix=custom",
             "--Sidecar:Metrics:Models:0=a", "--Sidecar:Metrics:MaxModels=7", "--Sidecar:Metrics:ConstantLabels:dynamo_namespace=ns",
             "--Sidecar:Metering:AnthropicInputIncludesCached=true", "--Sidecar:Attribution:Header=x-tenant-id",
@@ -33,6 +33,7 @@ public sealed class SidecarOptionsBindingTests
                 AdminAddress = "127.0.0.1",
                 ReadinessPath = "/ready",
                 ReadinessInterval = TimeSpan.FromSeconds(30),
+                IdleTrimAfter = TimeSpan.FromSeconds(5),
                 MeteringEnabled = false,
                 MaxInspectedRequestBytes = 4096,
                 MaxInspectedEventBytes = 8192,
