@@ -21,6 +21,7 @@ fi
 # The GC's gen0 budget follows the host's L3 cache (tens of MiB on a server CPU, whatever the pod's limits), and
 # the heap grows to it: 2 MiB keeps the sidecar's anonymous memory at about half (paced load, docs/benchmarks.md,
 # "Memory levers"). Environment only: the runtime reads no runtimeconfig.json knob for it. Same in the Dockerfile.
-export DOTNET_GCgen0size=${DOTNET_GCgen0size:-0x200000}
+# Hex without "0x": the Native AOT runtime ignores a value written 0x200000, silently.
+export DOTNET_GCgen0size=${DOTNET_GCgen0size:-200000}
 cd "$(dirname "$sidecar")"
 ./Dynamo.Sidecar "--ReverseProxy:Clusters:worker:Destinations:primary:Address=$WORKER_URL" "$@"
