@@ -11,7 +11,7 @@ namespace Dynamo.Sidecar.Testing;
 /// <summary>
 /// An OTLP/HTTP trace receiver on loopback (<c>POST /v1/traces</c>, <c>application/x-protobuf</c>), standing in
 /// for a collector: it decodes each <c>ExportTraceServiceRequest</c> with a minimal protobuf wire reader and
-/// keeps the spans. Point a sidecar at it with <see cref="SidecarSettings"/>.
+/// keeps the spans. Point a sidecar at it with <see cref="SidecarSettings"/> or <see cref="SidecarEnvironment"/>.
 /// </summary>
 public sealed class OtlpTraceReceiver : IAsyncDisposable
 {
@@ -23,13 +23,16 @@ public sealed class OtlpTraceReceiver : IAsyncDisposable
 
     public string Endpoint => _app.Urls.First();
 
-    /// <summary>What a sidecar needs to export here: the standard OTel settings, and a short batch delay.</summary>
-    public string[] SidecarSettings =>
-    [
-        $"OTEL_EXPORTER_OTLP_ENDPOINT={Endpoint}",
-        "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
-        "OTEL_BSP_SCHEDULE_DELAY=50",
-    ];
+    /// <summary>What a sidecar process needs in its environment to export here: the standard OTel variables, and a short batch delay.</summary>
+    public IReadOnlyDictionary<string, string> SidecarEnvironment => new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["OTEL_EXPORTER_OTLP_ENDPOINT"] = Endpoint,
+        ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+        ["OTEL_BSP_SCHEDULE_DELAY"] = "50",
+    };
+
+    /// <summary>The same as <see cref="SidecarEnvironment"/>, as settings for an in-process <see cref="SidecarHost"/>.</summary>
+    public string[] SidecarSettings => [.. SidecarEnvironment.Select(v => $"{v.Key}={v.Value}")];
 
     public static async Task<OtlpTraceReceiver> StartAsync()
     {

@@ -13,9 +13,10 @@ namespace Dynamo.Sidecar.Testing;
 /// (<c>Sidecar:ReadinessInterval=00:00:00</c>) unless a test sets an interval: tests that count what the worker
 /// received see only their clients' requests, and the probe's own tests turn it on. The idle heap trim is off too
 /// (<c>Sidecar:IdleTrimAfter=00:00:00</c>): it is a whole process's concern, and many hosts share the test process;
-/// its tests run the sidecar as its own process.
+/// its tests run the sidecar as its own process (<see cref="SidecarProcess"/>). Its <c>/metrics</c> is read with
+/// <see cref="SidecarScrapes"/>.
 /// </summary>
-public sealed class SidecarHost : IAsyncDisposable
+public sealed class SidecarHost : IRunningSidecar, IAsyncDisposable
 {
     private readonly WebApplication _app;
 
@@ -68,33 +69,6 @@ public sealed class SidecarHost : IAsyncDisposable
         await app.StartAsync();
         var admin = app.Services.GetRequiredService<AdminServer>().Address!;
         return new SidecarHost(app, new Uri(app.Urls.First()), admin);
-    }
-
-    public Task<string> ScrapeTextAsync() => AdminClient.GetStringAsync("/metrics");
-
-    public async Task<MetricsText> ScrapeAsync() => MetricsText.Parse(await ScrapeTextAsync());
-
-    /// <summary>Scrapes until <paramref name="condition"/> holds: a request's accounting closes just after its last byte.</summary>
-    public async Task<MetricsText> ScrapeUntilAsync(Func<MetricsText, bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (true)
-        {
-            var metrics = await ScrapeAsync();
-            if (condition(metrics) || DateTime.UtcNow > deadline)
-            {
-                return metrics;
-            }
-
-            await Task.Delay(20);
-        }
-    }
-
-    /// <summary>Scrapes until <paramref name="requests"/> more requests have ended than in <paramref name="before"/> and none is in flight.</summary>
-    public Task<MetricsText> ScrapeAfterAsync(MetricsText before, int requests)
-    {
-        var target = before.Sum("dynamo_frontend_requests_total") + requests;
-        return ScrapeUntilAsync(m => m.Sum("dynamo_frontend_requests_total") >= target && m.Sum("dynamo_frontend_inflight_requests") == 0);
     }
 
     /// <summary>Begins the shutdown SIGTERM begins: stop accepting, let requests in flight finish.</summary>

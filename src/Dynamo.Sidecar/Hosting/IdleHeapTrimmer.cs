@@ -7,11 +7,13 @@ namespace Dynamo.Sidecar.Hosting;
 /// background scavenger: what it committed for a burst stays resident until its next collection, and a quiet proxy
 /// allocates nothing, so none comes. One aggressive, compacting collection after
 /// <see cref="SidecarOptions.IdleTrimAfter"/> of quiet decommits it (docs/benchmarks.md, "Idle memory").
-/// Quiet is read from the allocation counter, so nothing on the request path takes part.
+/// Quiet is read from the allocation counter, so nothing on the request path takes part. Counting starts once the host
+/// has started: start-up allocates more than a busy tick, and is not traffic.
 /// </summary>
 internal sealed partial class IdleHeapTrimmer(
     IOptions<SidecarOptions> options,
     TimeProvider timeProvider,
+    IHostApplicationLifetime lifetime,
     ILogger<IdleHeapTrimmer> logger) : BackgroundService
 {
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(250);
@@ -21,6 +23,8 @@ internal sealed partial class IdleHeapTrimmer(
     // metering of hundreds of streams allocate far more than this per tick.
     private const long QuietBytesPerTick = 256 * 1024;
 
+    private const double MiB = 1024 * 1024;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var after = options.Value.IdleTrimAfter;
@@ -29,12 +33,18 @@ internal sealed partial class IdleHeapTrimmer(
             return;
         }
 
-        using var timer = new PeriodicTimer(Tick, timeProvider);
-        var allocated = GC.GetTotalAllocatedBytes();
-        var quietSince = timeProvider.GetTimestamp();
-        var busySinceTrim = false;
         try
         {
+            var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+            {
+                await started.Task.WaitAsync(stoppingToken);
+            }
+
+            using var timer = new PeriodicTimer(Tick, timeProvider);
+            var allocated = GC.GetTotalAllocatedBytes();
+            var quietSince = timeProvider.GetTimestamp();
+            var busySinceTrim = false;
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
                 var now = GC.GetTotalAllocatedBytes();
@@ -45,9 +55,11 @@ internal sealed partial class IdleHeapTrimmer(
                 }
                 else if (busySinceTrim && timeProvider.GetElapsedTime(quietSince) >= after)
                 {
-                    var committed = GC.GetGCMemoryInfo().TotalCommittedBytes;
+                    // The resident set, what the node sees: the GC's committed figure dates from its last collection,
+                    // which a burst that stayed within the gen0 budget never had.
+                    var resident = Environment.WorkingSet;
                     GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-                    Log.IdleHeapTrimmed(logger, committed / 1048576.0, GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576.0);
+                    Log.IdleHeapTrimmed(logger, resident / MiB, Environment.WorkingSet / MiB, GC.GetGCMemoryInfo().TotalCommittedBytes / MiB);
                     busySinceTrim = false;
                     now = GC.GetTotalAllocatedBytes();
                 }

@@ -24,8 +24,8 @@ internal static partial class Log
     public static partial void Drained(ILogger logger, double started, double ended, double inflight);
 
     [LoggerMessage(EventId = 6, EventName = "IdleHeapTrimmed", Level = LogLevel.Debug,
-        Message = "Quiet: returned the heap to the system, committed {BeforeMiB:F1} MiB -> {AfterMiB:F1} MiB")]
-    public static partial void IdleHeapTrimmed(ILogger logger, double beforeMiB, double afterMiB);
+        Message = "Quiet: returned the heap to the system, resident {BeforeMiB:F1} MiB -> {AfterMiB:F1} MiB, GC heap committed {CommittedMiB:F1} MiB")]
+    public static partial void IdleHeapTrimmed(ILogger logger, double beforeMiB, double afterMiB, double committedMiB);
 
     // 20-29: the worker readiness probe and the model gauges it sets.
     [LoggerMessage(EventId = 20, EventName = "WorkerReady", Level = LogLevel.Information,

@@ -115,19 +115,6 @@ internal sealed class TestDependencies
             }
         }
 
-        return new TestDependencies(env, envFile, FindRepoRoot());
-    }
-
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Dynamo.Sidecar.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"Dynamo.Sidecar.sln not found above {AppContext.BaseDirectory}");
+        return new TestDependencies(env, envFile, Checkout.Root);
     }
 }

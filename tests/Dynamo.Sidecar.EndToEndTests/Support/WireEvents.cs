@@ -7,16 +7,24 @@ namespace Dynamo.Sidecar.EndToEndTests.Support;
 /// <summary>What an HTTP client reads off the wire, with the fields that differ between any two calls removed.</summary>
 internal static class WireEvents
 {
-    /// <summary>Fields a worker fills per call: ids, timestamps, build fingerprint and llama.cpp's per-call <c>timings</c>.</summary>
+    /// <summary>
+    /// Fields a worker fills per call: ids, timestamps, build fingerprint and llama.cpp's per-call <c>timings</c>; in an
+    /// Anthropic <c>message_start</c> event, the message's id.
+    /// </summary>
     private static readonly string[] Volatile = ["id", "created", "system_fingerprint", "timings"];
 
     /// <summary>POSTs <paramref name="json"/> and reads the SSE events as they arrive, each data line normalised.</summary>
-    public static async Task<List<string>> PostStreamAsync(HttpClient client, string path, string json)
+    public static async Task<List<string>> PostStreamAsync(HttpClient client, string path, string json, params (string Name, string Value)[] headers)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, path)
         {
             Content = new StringContent(json, Encoding.UTF8, "application/json"),
         };
+        foreach (var (name, value) in headers)
+        {
+            request.Headers.Add(name, value);
+        }
+
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(200, (int)response.StatusCode);
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
@@ -41,6 +49,11 @@ internal static class WireEvents
         foreach (var field in Volatile)
         {
             node.Remove(field);
+        }
+
+        if (node["message"] is JsonObject message)
+        {
+            message.Remove("id");
         }
 
         return node.ToJsonString();

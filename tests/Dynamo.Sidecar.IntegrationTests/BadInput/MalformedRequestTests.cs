@@ -105,7 +105,7 @@ public sealed class MalformedRequestTests
 
     /// <summary>WireMock, but showing the request body exactly as it arrived (no gzip decoding).</summary>
     internal static WireMockServer StartWorker() =>
-        WireMockServer.Start(new WireMockServerSettings { Urls = [$"http://127.0.0.1:{ScriptedWorker.FreePort()}"], DisableRequestBodyDecompressing = true });
+        WireMockServer.Start(new WireMockServerSettings { Urls = [$"http://127.0.0.1:{FreePort.Next()}"], DisableRequestBodyDecompressing = true });
 
     private static HttpRequestMessage Build(Case @case)
     {

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using WireMock.Server;
 using WireMock.Settings;
 
@@ -9,12 +7,5 @@ namespace Dynamo.Sidecar.IntegrationTests.Support;
 internal static class ScriptedWorker
 {
     public static WireMockServer Start() =>
-        WireMockServer.Start(new WireMockServerSettings { Urls = [$"http://127.0.0.1:{FreePort()}"] });
-
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+        WireMockServer.Start(new WireMockServerSettings { Urls = [$"http://127.0.0.1:{FreePort.Next()}"] });
 }

@@ -1,28 +1,33 @@
 using System.Diagnostics;
+using System.Globalization;
 
-namespace Dynamo.Sidecar.EndToEndTests.Support;
+namespace Dynamo.Sidecar.Testing;
 
 /// <summary>
-/// A long-running child process (llama-server, prometheus) whose last output lines are kept for the
-/// failure message, killed with its whole tree on dispose, and also if the test host exits first.
+/// A long-running child process (llama-server, prometheus, the sidecar) whose last output lines (stdout and stderr, in
+/// the order they arrived) are kept for assertions and failure messages, killed with its whole tree on dispose, and
+/// also if the test host exits first.
 /// </summary>
-internal sealed class ServerProcess : IAsyncDisposable
+public sealed class ServerProcess : IAsyncDisposable
 {
-    private const int KeptLines = 300;
-
     private readonly Process _process;
     private readonly Queue<string> _output = new();
+    private readonly int _keptLines;
     private readonly string _name;
 
-    private ServerProcess(string name, Process process)
+    private ServerProcess(string name, Process process, int keptLines)
     {
         _name = name;
         _process = process;
+        _keptLines = keptLines;
     }
 
     public bool HasExited => _process.HasExited;
 
     public int Id => _process.Id;
+
+    /// <summary>The exit code; only once <see cref="HasExited"/>.</summary>
+    public int ExitCode => _process.ExitCode;
 
     /// <summary>The last lines the process wrote to stdout and stderr.</summary>
     public string Output
@@ -36,31 +41,33 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    public static ServerProcess Start(string name, string fileName, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+    /// <summary>The kept output lines, oldest first.</summary>
+    public IReadOnlyList<string> OutputLines
     {
-        var info = new ProcessStartInfo(fileName)
+        get
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
+            lock (_output)
+            {
+                return [.. _output];
+            }
         }
+    }
 
-        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
-        {
-            info.Environment[key] = value;
-        }
+    public static ServerProcess Start(string name, string fileName, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null) =>
+        Start(name, new ProcessCommand(fileName, [.. args], environment));
 
-        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
-        var server = new ServerProcess(name, process);
+    /// <param name="name">What failure messages call the process.</param>
+    /// <param name="command">What to run.</param>
+    /// <param name="keptLines">How many of the last output lines <see cref="Output"/> keeps.</param>
+    public static ServerProcess Start(string name, ProcessCommand command, int keptLines = 300)
+    {
+        var process = new Process { StartInfo = command.StartInfo(redirectStandardInput: false), EnableRaisingEvents = true };
+        var server = new ServerProcess(name, process, keptLines);
         process.OutputDataReceived += (_, e) => server.Keep(e.Data);
         process.ErrorDataReceived += (_, e) => server.Keep(e.Data);
         if (!process.Start())
         {
-            throw new InvalidOperationException($"{name}: could not start {fileName}");
+            throw new InvalidOperationException($"{name}: could not start {command.FileName}");
         }
 
         process.BeginOutputReadLine();
@@ -104,6 +111,30 @@ internal sealed class ServerProcess : IAsyncDisposable
         throw new TimeoutException($"{_name}: {url} did not answer 200 within {timeout.TotalSeconds:0} s (last: {last}). Its output:\n{Output}");
     }
 
+    /// <summary>Sends SIGTERM, as the kubelet does.</summary>
+    public async Task TerminateAsync()
+    {
+        var kill = await ChildProcess.RunAsync("kill", ["-TERM", Id.ToString(CultureInfo.InvariantCulture)], timeout: TimeSpan.FromSeconds(10));
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{_name}: kill -TERM {Id} failed: {kill}");
+        }
+    }
+
+    /// <summary>Waits for the process to exit; fails with its output if it is still running after <paramref name="timeout"/>.</summary>
+    public async Task WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Xunit.Assert.Fail($"{_name} was still running {timeout.TotalSeconds:0} s later. Its output:\n{Output}");
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         AppDomain.CurrentDomain.ProcessExit -= KillOnHostExit;
@@ -131,7 +162,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         lock (_output)
         {
             _output.Enqueue(line);
-            while (_output.Count > KeptLines)
+            while (_output.Count > _keptLines)
             {
                 _output.Dequeue();
             }

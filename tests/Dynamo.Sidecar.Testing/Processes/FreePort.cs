@@ -1,13 +1,13 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Dynamo.Sidecar.EndToEndTests.Support;
+namespace Dynamo.Sidecar.Testing;
 
 /// <summary>
-/// A loopback port that was free a moment ago, for child processes that need a port on their command
-/// line. Another process can take it in between, so callers retry a start that fails to bind.
+/// A loopback port that was free a moment ago, for servers that need a port on their command line. Another process
+/// can take it in between, so callers retry a start that fails to bind.
 /// </summary>
-internal static class FreePort
+public static class FreePort
 {
     public static int Next()
     {
