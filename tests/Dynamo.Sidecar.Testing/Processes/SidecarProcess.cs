@@ -113,7 +113,8 @@ public sealed class SidecarProcess : IRunningSidecar, IAsyncDisposable
             ["Logging__Console__FormatterName"] = "simple",
             ["Logging__Console__FormatterOptions__SingleLine"] = "true",
             // The GC's gen0 budget the sidecar ships with (./run.sh, the Dockerfile, deploy/): the heap behaves as in a pod.
-            ["DOTNET_GCgen0size"] = "0x200000",
+            // Hex without 0x, which the Native AOT runtime ignores.
+            ["DOTNET_GCgen0size"] = "200000",
         };
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
