@@ -125,8 +125,11 @@ start_sidecar() { # name port admin_port metering
   proxy_pids=$pid
 }
 
-start_nginx() {
+install_nginx() {
   command -v nginx >/dev/null || { log "installing nginx (Debian)"; apt-get install -y -qq nginx >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nginx >/dev/null; }; }
+}
+
+start_nginx() {
   mkdir -p "$run_dir/nginx"
   sed -e "s|@RUN_DIR@|$run_dir/nginx|g" -e "s|@PORT@|$nginx_port|g" -e "s|@UPSTREAM@|127.0.0.1:$worker_port|g" \
     "$root/bench/nginx.conf" >"$run_dir/nginx/nginx.conf"
@@ -221,6 +224,9 @@ if [ "$mode" = smoke ]; then
   [ "$status" -eq 0 ] && log "smoke: OK" || log "smoke: FAILED ($status)"
   exit "$status"
 fi
+
+# Before the machine line (it prints nginx's version) and before any load, so apt does not run inside a scenario.
+[ "$mode" = full ] && install_nginx
 
 {
   echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) memory"
