@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Dynamo.Sidecar.EndToEndTests.Support;
-using Dynamo.Sidecar.SimulatedWorker;
-using Microsoft.AspNetCore.Builder;
 
 namespace Dynamo.Sidecar.EndToEndTests;
 
@@ -12,7 +10,7 @@ namespace Dynamo.Sidecar.EndToEndTests;
 /// no traffic (<see cref="SidecarProcess"/> waits for the listeners without a request), or the setting at 0, never trims. The trimmer reads quiet every 250 ms, so the tests wait for its line
 /// with generous deadlines and wait several periods before concluding that none comes.
 /// </summary>
-public sealed partial class IdleHeapTrimTests : IAsyncLifetime
+public sealed partial class IdleHeapTrimTests(FullSpeedWorker worker) : IClassFixture<FullSpeedWorker>
 {
     private const string TrimAfter = "00:00:00.5";
     private const int Requests = 200;
@@ -22,17 +20,7 @@ public sealed partial class IdleHeapTrimTests : IAsyncLifetime
 
     private static readonly string[] DebugTrimLog = ["Logging:LogLevel:Dynamo.Sidecar.Hosting.IdleHeapTrimmer=Debug"];
 
-    private WebApplication _worker = null!;
-
-    private string WorkerAddress => _worker.Urls.First();
-
-    public async Task InitializeAsync()
-    {
-        _worker = SimulatedWorkerApp.Create(["--urls", "http://127.0.0.1:0", "--Worker:TokensPerSecond=0", "--Worker:TimeToFirstTokenMs=0"]);
-        await _worker.StartAsync();
-    }
-
-    public async Task DisposeAsync() => await _worker.DisposeAsync();
+    private string WorkerAddress => worker.Address;
 
     [Fact]
     public async Task After_a_burst_the_quiet_binary_trims_its_heap_once_and_commits_less()

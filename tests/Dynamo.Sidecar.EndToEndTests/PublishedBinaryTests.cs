@@ -1,7 +1,5 @@
 using System.Text.Json;
 using Dynamo.Sidecar.EndToEndTests.Support;
-using Dynamo.Sidecar.SimulatedWorker;
-using Microsoft.AspNetCore.Builder;
 
 namespace Dynamo.Sidecar.EndToEndTests;
 
@@ -10,21 +8,11 @@ namespace Dynamo.Sidecar.EndToEndTests;
 /// what trimming and AOT could break and the JIT build cannot show. Settings bound by the configuration binding
 /// generator, data annotations checked by <c>[OptionsValidator]</c> code, JSON console logging, the OTLP exporter.
 /// </summary>
-public sealed class PublishedBinaryTests : IAsyncLifetime
+public sealed class PublishedBinaryTests(FullSpeedWorker worker) : IClassFixture<FullSpeedWorker>
 {
     private const string Model = "binary-model";
 
-    private WebApplication _worker = null!;
-
-    private string WorkerAddress => _worker.Urls.First();
-
-    public async Task InitializeAsync()
-    {
-        _worker = SimulatedWorkerApp.Create(["--urls", "http://127.0.0.1:0", "--Worker:TokensPerSecond=0", "--Worker:TimeToFirstTokenMs=0"]);
-        await _worker.StartAsync();
-    }
-
-    public async Task DisposeAsync() => await _worker.DisposeAsync();
+    private string WorkerAddress => worker.Address;
 
     [Fact]
     public async Task Settings_given_on_the_command_line_take_effect()
