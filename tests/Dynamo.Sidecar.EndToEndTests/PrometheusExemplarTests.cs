@@ -26,7 +26,7 @@ public sealed class PrometheusExemplarTests(LlamaFixture llama)
     [Fact]
     public async Task Prometheus_returns_the_trace_id_of_a_sampled_request_as_its_exemplar()
     {
-        await using var sidecar = await SidecarHost.StartAsync(llama.LlamaAddress.ToString(), "Sidecar:Exemplars=true");
+        await using var sidecar = await SidecarProcess.StartAsync(SidecarBuild.Published, llama.LlamaAddress.ToString(), "Sidecar:Exemplars=true");
         var work = Directory.CreateTempSubdirectory("dynamo-sidecar-e2e-exemplars-");
         try
         {

@@ -21,7 +21,7 @@ public sealed class PrometheusScrapeTests(LlamaFixture llama)
         var promBinary = deps.Prometheus;
 
         // A sidecar of its own, so its counters start at zero and hold this test's traffic only.
-        await using var sidecar = await SidecarHost.StartAsync(llama.LlamaAddress.ToString());
+        await using var sidecar = await SidecarProcess.StartAsync(SidecarBuild.Published, llama.LlamaAddress.ToString());
         var client = LlamaFixture.ChatClientFor(sidecar.ProxyAddress);
         var work = Directory.CreateTempSubdirectory("dynamo-sidecar-e2e-prometheus-");
         try

@@ -38,7 +38,7 @@ public sealed class RepeatedAbortTests(LlamaFixture llama, ITestOutputHelper out
     [InlineData(false)]
     public async Task Every_mid_stream_abort_of_many_in_a_row_frees_llama_server_at_once(bool metering)
     {
-        await using var ownSidecar = metering ? null : await SidecarHost.StartAsync(llama.LlamaAddress.ToString(), "Sidecar:MeteringEnabled=false");
+        await using var ownSidecar = metering ? null : await SidecarProcess.StartAsync(SidecarBuild.Published, llama.LlamaAddress.ToString(), "Sidecar:MeteringEnabled=false");
         var sidecar = ownSidecar ?? llama.Sidecar;
         await WaitUntilIdleAsync("before the first abort");
         var before = await sidecar.ScrapeAsync();

@@ -8,7 +8,7 @@ namespace Dynamo.Sidecar.EndToEndTests.Support;
 
 /// <summary>
 /// One real llama.cpp <c>llama-server</c> (the tiny random model, 2 slots) on a free loopback port, and
-/// one sidecar in front of it, shared by every test of the <see cref="LlamaCollection"/>. The tests of
+/// one sidecar in front of it (the published Native AOT binary, as it ships), shared by every test of the <see cref="LlamaCollection"/>. The tests of
 /// the collection run one after the other, so each can read the sidecar's metrics as before/after deltas.
 /// </summary>
 public sealed class LlamaFixture : IAsyncLifetime
@@ -19,12 +19,12 @@ public sealed class LlamaFixture : IAsyncLifetime
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
 
     private ServerProcess? _llama;
-    private SidecarHost? _sidecar;
+    private SidecarProcess? _sidecar;
 
     /// <summary>llama-server itself, e.g. <c>http://127.0.0.1:41234/</c>.</summary>
     public Uri LlamaAddress { get; private set; } = null!;
 
-    internal SidecarHost Sidecar => _sidecar ?? throw new InvalidOperationException("the fixture did not start");
+    internal IRunningSidecar Sidecar => _sidecar ?? throw new InvalidOperationException("the fixture did not start");
 
     /// <summary>Talks to llama-server directly (its <c>/slots</c>, <c>/metrics</c>, or the API without the sidecar).</summary>
     public HttpClient Llama { get; private set; } = null!;
@@ -76,7 +76,7 @@ public sealed class LlamaFixture : IAsyncLifetime
         }
 
         Llama = new HttpClient { BaseAddress = LlamaAddress, Timeout = TimeSpan.FromSeconds(60) };
-        _sidecar = await SidecarHost.StartAsync(LlamaAddress.ToString());
+        _sidecar = await SidecarProcess.StartAsync(SidecarBuild.Published, LlamaAddress.ToString());
         Proxy = new HttpClient { BaseAddress = _sidecar.ProxyAddress, Timeout = TimeSpan.FromSeconds(60) };
     }
 
