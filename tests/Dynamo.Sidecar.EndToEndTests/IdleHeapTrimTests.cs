@@ -23,7 +23,7 @@ public sealed partial class IdleHeapTrimTests(FullSpeedWorker worker) : IClassFi
     private string WorkerAddress => worker.Address;
 
     [Fact]
-    public async Task After_a_burst_the_quiet_binary_trims_its_heap_once_and_commits_less()
+    public async Task After_a_burst_the_quiet_binary_trims_its_heap_once_and_holds_less_memory()
     {
         await using var sidecar = await SidecarProcess.StartAsync(SidecarBuild.Published, WorkerAddress, [.. DebugTrimLog, $"Sidecar:IdleTrimAfter={TrimAfter}"]);
 

@@ -4,24 +4,17 @@ using Dynamo.Sidecar.EndToEndTests.Support;
 namespace Dynamo.Sidecar.EndToEndTests;
 
 /// <summary>
-/// The published Native AOT binary, as its own process, in front of the real llama.cpp llama-server: a streamed OpenAI
+/// The published Native AOT binary (the <see cref="LlamaFixture"/>'s sidecar), in front of the real llama.cpp llama-server: a streamed OpenAI
 /// chat and a streamed Anthropic message reach the client event for event as llama-server sends them directly, and the
 /// binary's metrics carry the usage llama-server reported. Each request is sent once before the compared pair, so
 /// llama-server's prompt cache is in the same state for both.
 /// </summary>
 [Collection(LlamaCollection.Name)]
-public sealed class PublishedBinaryLlamaTests(LlamaFixture llama) : IAsyncLifetime
+public sealed class PublishedBinaryLlamaTests(LlamaFixture llama)
 {
     private const int MaxTokens = 12;
     private const string IncludeUsage = ""","stream_options":{"include_usage":true}""";
     private static readonly (string, string) Tiny = ("model", LlamaFixture.Model);
-
-    private SidecarProcess _sidecar = null!;
-
-    public async Task InitializeAsync() =>
-        _sidecar = await SidecarProcess.StartAsync(SidecarBuild.Published, llama.LlamaAddress.ToString());
-
-    public async Task DisposeAsync() => await _sidecar.DisposeAsync();
 
     [Theory]
     [InlineData("usage not asked for", "")]
@@ -77,9 +70,9 @@ public sealed class PublishedBinaryLlamaTests(LlamaFixture llama) : IAsyncLifeti
     {
         await WireEvents.PostStreamAsync(llama.Llama, path, body);
         var direct = await WireEvents.PostStreamAsync(llama.Llama, path, body);
-        var before = await _sidecar.ScrapeAsync();
-        var through = await WireEvents.PostStreamAsync(_sidecar.Client, path, body);
-        return (direct, through, await MetricsDelta.AfterAsync(_sidecar, before));
+        var before = await llama.Sidecar.ScrapeAsync();
+        var through = await WireEvents.PostStreamAsync(llama.Proxy, path, body);
+        return (direct, through, await MetricsDelta.AfterAsync(llama.Sidecar, before));
     }
 
     private static string Chat(string variant, string streamOptions) =>

@@ -39,7 +39,7 @@ public sealed class MetricsDelta(MetricsText before, MetricsText after)
         }
     }
 
-    public static Task<MetricsDelta> AfterAsync(IRunningSidecar sidecar, MetricsText before, int requests = 1) =>
+    public static Task<MetricsDelta> AfterAsync(RunningSidecar sidecar, MetricsText before, int requests = 1) =>
         AfterAsync(sidecar.ScrapeAsync, before, requests);
 
     /// <summary>

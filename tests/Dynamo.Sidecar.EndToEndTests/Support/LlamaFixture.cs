@@ -24,13 +24,13 @@ public sealed class LlamaFixture : IAsyncLifetime
     /// <summary>llama-server itself, e.g. <c>http://127.0.0.1:41234/</c>.</summary>
     public Uri LlamaAddress { get; private set; } = null!;
 
-    internal IRunningSidecar Sidecar => _sidecar ?? throw new InvalidOperationException("the fixture did not start");
+    internal RunningSidecar Sidecar => _sidecar ?? throw new InvalidOperationException("the fixture did not start");
 
     /// <summary>Talks to llama-server directly (its <c>/slots</c>, <c>/metrics</c>, or the API without the sidecar).</summary>
     public HttpClient Llama { get; private set; } = null!;
 
     /// <summary>Talks to the sidecar's proxy listener.</summary>
-    public HttpClient Proxy { get; private set; } = null!;
+    public HttpClient Proxy => Sidecar.Client;
 
     /// <summary>llama-server's last output lines, for failure messages.</summary>
     public string LlamaOutput => _llama?.Output ?? string.Empty;
@@ -77,12 +77,10 @@ public sealed class LlamaFixture : IAsyncLifetime
 
         Llama = new HttpClient { BaseAddress = LlamaAddress, Timeout = TimeSpan.FromSeconds(60) };
         _sidecar = await SidecarProcess.StartAsync(SidecarBuild.Published, LlamaAddress.ToString());
-        Proxy = new HttpClient { BaseAddress = _sidecar.ProxyAddress, Timeout = TimeSpan.FromSeconds(60) };
     }
 
     public async Task DisposeAsync()
     {
-        Proxy?.Dispose();
         Llama?.Dispose();
         if (_sidecar is not null)
         {

@@ -5,33 +5,24 @@ namespace Dynamo.Sidecar.Testing;
 /// <summary>
 /// The sidecar as a real child process, for what an in-process host cannot show: the published Native AOT binary
 /// (what ships), a real SIGTERM, the process's exit and exit code, its console log. Either build runs
-/// (<see cref="SidecarBuild"/>), with the same settings. As in <see cref="SidecarHost"/>, on loopback with free ports,
-/// the background readiness probe and the idle heap trim are off unless a test sets <c>Sidecar:ReadinessInterval</c>
-/// or <c>Sidecar:IdleTrimAfter</c> (a later setting wins), so the worker sees only the tests' requests and the heap is
-/// collected only when a test asks for it. The console log is one plain line per entry unless a test chooses another
+/// (<see cref="SidecarBuild"/>), from the command line every test sidecar starts with (<see cref="RunningSidecar.Arguments"/>),
+/// on free loopback ports. The console log is one plain line per entry unless a test chooses another
 /// formatter. The GC's gen0 budget is the 2 MiB the sidecar ships with. Killed on dispose if it is still running.
 /// </summary>
-public sealed class SidecarProcess : IRunningSidecar, IAsyncDisposable
+public sealed class SidecarProcess : RunningSidecar
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
 
     private readonly ServerProcess _process;
 
     private SidecarProcess(SidecarBuild build, ServerProcess process, Uri proxy, Uri admin)
+        : base(proxy, admin)
     {
         Build = build;
         _process = process;
-        ProxyAddress = proxy;
-        AdminAddress = admin;
-        Client = new HttpClient { BaseAddress = proxy, Timeout = TimeSpan.FromSeconds(60) };
-        AdminClient = new HttpClient { BaseAddress = admin, Timeout = TimeSpan.FromSeconds(30) };
     }
 
     public SidecarBuild Build { get; }
-    public Uri ProxyAddress { get; }
-    public Uri AdminAddress { get; }
-    public HttpClient Client { get; }
-    public HttpClient AdminClient { get; }
     public int Id => _process.Id;
     public bool HasExited => _process.HasExited;
 
@@ -86,26 +77,12 @@ public sealed class SidecarProcess : IRunningSidecar, IAsyncDisposable
     /// <summary>Waits for the process to exit; fails with its output if it is still running after <paramref name="timeout"/>.</summary>
     public Task WaitForExitAsync(TimeSpan timeout) => _process.WaitForExitAsync(timeout);
 
-    public async ValueTask DisposeAsync()
-    {
-        Client.Dispose();
-        AdminClient.Dispose();
-        await _process.DisposeAsync();
-    }
+    protected override ValueTask DisposeSidecarAsync() => _process.DisposeAsync();
 
     private static ProcessCommand Command(
         SidecarBuild build, string workerAddress, Uri proxy, int adminPort, IReadOnlyDictionary<string, string>? environment, string[] settings)
     {
-        string[] arguments =
-        [
-            "--urls", proxy.ToString(),
-            $"--Sidecar:AdminPort={adminPort}",
-            "--Sidecar:AdminAddress=127.0.0.1",
-            "--Sidecar:ReadinessInterval=00:00:00",
-            "--Sidecar:IdleTrimAfter=00:00:00",
-            $"--ReverseProxy:Clusters:worker:Destinations:primary:Address={workerAddress}",
-            .. settings.Select(s => "--" + s),
-        ];
+        var arguments = Arguments(proxy.ToString(), adminPort, workerAddress, settings);
 
         var variables = new Dictionary<string, string>(StringComparer.Ordinal)
         {
