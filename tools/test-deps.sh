@@ -3,8 +3,6 @@
 #   ${DYNAMO_SIDECAR_E2E_ENV:-$HOME/.cache/dynamo-sidecar/e2e.env}
 # (KEY=VALUE lines the tests read; this script exports nothing; the npm project is always the
 # checkout's own tests/e2e-node, so it is not in the file):
-#   - Debian's clang and zlib1g-dev (apt-get, as root) if they are missing: tools/publish.sh's Native AOT
-#     link needs them, and the tests run the binary it publishes (./test.sh publishes it);
 #   - Debian's prometheus and promtool (apt-get, as root) if they are missing;
 #   - llama.cpp's llama-server and the tiny model (tools/llama/*.sh; cached outside the repo);
 #   - the openai and @anthropic-ai/sdk npm clients in tests/e2e-node (npm ci, skipped when
@@ -37,26 +35,6 @@ find_bin() {
     fi
     echo "$path"
 }
-
-# --- the Native AOT toolchain (Debian), for tools/publish.sh ---------------------
-# The ILCompiler compiles and links with `clang` (an unversioned clang-14 alone is not found: it would fall back to
-# gcc) and links zlib; Debian's clang brings binutils (ld, objcopy), as on a fresh Debian 12.
-ZLIB_HEADER=/usr/include/zlib.h
-AOT_MISSING=()
-[[ -n "$(find_bin clang)" ]] || AOT_MISSING+=(clang)
-[[ -f "$ZLIB_HEADER" ]] || AOT_MISSING+=(zlib1g-dev)
-if ((${#AOT_MISSING[@]})); then
-    log "Native AOT toolchain missing, installing Debian's ${AOT_MISSING[*]}"
-    [[ $(id -u) -eq 0 ]] || die "need root to apt-get install ${AOT_MISSING[*]} (or install them yourself)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update || die "apt-get update failed"
-    apt-get install -y --no-install-recommends "${AOT_MISSING[@]}" || die "apt-get install ${AOT_MISSING[*]} failed"
-fi
-CLANG="$(find_bin clang)"
-[[ -n "$CLANG" ]] || die "clang is neither on PATH nor in /usr/bin after installing"
-[[ -f "$ZLIB_HEADER" ]] || die "$ZLIB_HEADER is missing after installing zlib1g-dev"
-"$CLANG" --version >/dev/null 2>&1 || die "$CLANG --version does not run"
-log "clang: $CLANG ($("$CLANG" --version | head -n 1))"
 
 # --- Prometheus (Debian) ------------------------------------------------------
 PROMETHEUS="$(find_bin prometheus)"

