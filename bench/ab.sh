@@ -53,8 +53,7 @@ case "$scenario" in
 esac
 read -r -a now_env <<<"${AB_ENV:-}"
 
-# The runtime settings users run with (./run.sh, the Dockerfile and deploy/ set the same); AB_ENV comes after them.
-runtime_env=(DOTNET_GCgen0size=200000)
+source "$root/bench/runtime-env.sh" # the settings users run with; AB_ENV comes after them
 
 measure() { # label sidecar-dir metering [NAME=value...]
   local label=$1 dir=$2 metering=$3

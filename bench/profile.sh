@@ -9,7 +9,7 @@
 #
 # Both targets are the published Native AOT binary (tools/publish.sh), so perf names managed code from the binary's
 # symbols (Dynamo.Sidecar.dbg beside it; NativeAOT names methods Namespace_Type__Method), as users run it.
-# DOTNET_GCgen0size=200000: as ./run.sh, the Dockerfile and deploy/ run the sidecar.
+# With the runtime settings users run with (bench/runtime-env.sh), as ./run.sh, the Dockerfile and deploy/ run it.
 # PROFILE_LOAD="--streams 512 --tokens 1800 --rate 30 --ramp 2 --window 15 --warmup 10" PROFILE_WARMUP=16 bench/profile.sh
 #   profiles the paced scenario (samples start once all 512 streams are open).
 set -euo pipefail
@@ -38,10 +38,11 @@ started+=($!)
 sleep 2
 
 warmup=${PROFILE_WARMUP:-8} # seconds of load before the 8 s of samples
+source "$root/bench/runtime-env.sh"
 
 profile() { # name metering
   local port=$((base + 3))
-  (cd "$sidecar_dir" && DOTNET_GCgen0size=200000 exec ./Dynamo.Sidecar \
+  (cd "$sidecar_dir" && exec env "${runtime_env[@]}" ./Dynamo.Sidecar \
     --urls "http://127.0.0.1:$port" --Sidecar:AdminPort=$((base + 13)) --Sidecar:AdminAddress=127.0.0.1 \
     --Sidecar:MeteringEnabled="$2" --ReverseProxy:Clusters:worker:Destinations:primary:Address="$worker_url") >"$out/$1.log" 2>&1 &
   local pid=$!

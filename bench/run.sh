@@ -111,8 +111,7 @@ wait_ready "$worker_url/health" "$worker_pid"
 
 proxy_pids= # set by start_target: the processes whose CPU and memory are measured
 
-# The runtime settings users run with (./run.sh, the Dockerfile and deploy/ set the same), for plain YARP too.
-runtime_env=(DOTNET_GCgen0size=200000)
+source "$root/bench/runtime-env.sh"
 
 start_sidecar() { # name port admin_port metering
   (cd "$(dirname "$sidecar_bin")" && exec env "${runtime_env[@]}" "$sidecar_bin" --urls "http://127.0.0.1:$2" --Sidecar:AdminPort="$3" \
