@@ -46,12 +46,16 @@ COPY --from=build /app ./
 # anonymous memory under 512 paced streams at no measurable CPU cost (docs/benchmarks.md, "Memory levers").
 # No `0x` prefix: the Native AOT runtime silently ignores a value written 0x200000 (both runtimes read it as hex).
 # Environment only: the runtime reads no runtimeconfig.json knob for it.
+# DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1: each token is read from the worker, metered and written to the client
+# on the socket engine's thread that polled it (Kestrel follows this switch), not handed to a thread-pool thread and
+# back: a quarter less CPU per event and 7 MiB less idle memory under 512 paced streams ("Inline socket scheduling").
 ENV ASPNETCORE_URLS=http://+:8080 \
     ASPNETCORE_HTTP_PORTS= \
     Sidecar__AdminPort=9464 \
     DOTNET_EnableDiagnostics=0 \
     DOTNET_hostBuilder__reloadConfigOnChange=false \
-    DOTNET_GCgen0size=200000
+    DOTNET_GCgen0size=200000 \
+    DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1
 
 EXPOSE 8080 9464
 USER $APP_UID

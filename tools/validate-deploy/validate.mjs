@@ -397,13 +397,14 @@ function hexPrefixed(entries, where) {
 }
 
 // gc-settings: no DOTNET_* value with a 0x prefix in the Dockerfile's ENV, the helm values or any rendered manifest
-// (the one check of that rule: the image's ENV is the Dockerfile's).
+// (the one check of that rule: the image's ENV is the Dockerfile's); the image and every sidecar container that sets
+// one of the runtime settings the sidecar ships with (GC, inline socket completions) set the same value.
 function cmdGcSettings([dockerfile, values, ...manifests]) {
   const { stages } = parseDockerfile(dockerfile);
   const envs = stages.flatMap((st) => st.instructions.filter((i) => i.getKeyword() === 'ENV')
     .flatMap((i) => i.getProperties().map((p) => [p.getName(), p.getValue() ?? ''])));
   hexPrefixed(envs, path.basename(dockerfile)).forEach(problem);
-  const gc = (entries) => entries.filter(([k]) => /^DOTNET_GC/i.test(k));
+  const gc = (entries) => entries.filter(([k]) => /^DOTNET_(GC|SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS$)/i.test(k));
   const seen = gc(envs).map(([k, v]) => `${k}=${v}`);
   const v = parseYaml(fs.readFileSync(values, 'utf8'));
   const helmGen0 = v?.sidecar?.gcGen0Size;
@@ -421,8 +422,13 @@ function cmdGcSettings([dockerfile, values, ...manifests]) {
     }
   }
   const distinct = [...new Set(seen)];
-  if (distinct.filter((x) => x.startsWith('DOTNET_GCgen0size=')).length > 1) problem(`the image and the manifests set different gen0 budgets: ${distinct.join(', ')}`);
-  finish(`GC settings in ENV/deploy/helm have no 0x prefix (the AOT runtime ignores it): ${distinct.join(', ')} in the image, helm values and ${containers} containers of ${manifests.length} manifests`);
+  const names = [...new Set(distinct.map((x) => x.split('=')[0]))];
+  for (const name of names) {
+    const values = distinct.filter((x) => x.split('=')[0] === name);
+    if (values.length > 1) problem(`the image and the manifests set ${name} differently: ${values.join(', ')}`);
+  }
+  if (!distinct.includes('DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1')) problem('no DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 in the image or the manifests');
+  finish(`GC and socket settings in ENV/deploy/helm have no 0x prefix (the AOT runtime ignores it): ${distinct.join(', ')} in the image, helm values and ${containers} containers of ${manifests.length} manifests`);
 }
 
 // Files of the build context, as `docker build .` would send them (.dockerignore applied).

@@ -3,6 +3,7 @@ using Dynamo.Sidecar.Attribution;
 using Dynamo.Sidecar.Metering;
 using Dynamo.Sidecar.Proxy;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Forwarder;
@@ -33,6 +34,7 @@ public static class SidecarHostingExtensions
         services.AddOptions<HostOptions>().Configure<IOptions<SidecarOptions>>(
             (host, sidecar) => host.ShutdownTimeout = sidecar.Value.DrainTimeout);
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>, KestrelLimitsSetup>();
+        services.AddSingleton<IConfigureOptions<SocketTransportOptions>, InlineSocketScheduling>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<SidecarMetrics>();
         services.AddSingleton<ProcessMetrics>();

@@ -92,6 +92,8 @@ public sealed class SidecarProcess : RunningSidecar
             // The GC's gen0 budget the sidecar ships with (./run.sh, the Dockerfile, deploy/): the heap behaves as in a pod.
             // Hex without 0x, which the Native AOT runtime ignores.
             ["DOTNET_GCgen0size"] = "200000",
+            // Socket continuations on the epoll threads, Kestrel's too (InlineSocketScheduling), as the sidecar ships.
+            ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "1",
         };
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
