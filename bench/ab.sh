@@ -2,7 +2,7 @@
 # Before/after of the hot path in one run: a load against plain YARP, the sidecar built from REV and the sidecar
 # of this checkout, in turn on one simulated worker, for ROUNDS rounds. Prints CPU per event and events/s of each.
 #
-#   bench/ab.sh [REV] [ROUNDS]      default: REV=HEAD~1, ROUNDS=2
+#   bench/ab.sh [REV] [ROUNDS]      default: REV=HEAD~1, ROUNDS=2 (even, so each sidecar runs second as often)
 #
 # AB_SCENARIO=throughput (default): 64 streams x 2,000 tokens, worker at full speed, 20 s warm-up, 15 s window.
 # AB_SCENARIO=paced: bench/run.sh's headline, 512 streams at 30 tokens/s, one event per write, 15 s window with
@@ -81,9 +81,16 @@ measure() { # label sidecar-dir metering [NAME=value...]
 header="round  target           CPU per event | events/s"
 [ "$scenario" = paced ] && header+=" | idle RSS | per open stream | probe TTFT p50 / p99 / max (fresh connections) | streams closed in window"
 echo "$header   ($scenario; before = $(git rev-parse --short "$rev")${AB_ENV:+; now with $AB_ENV})"
+# The two sidecars swap places every round: the later run of a round measured 2-3% more CPU with the same build on
+# both sides (docs/benchmarks.md), so a fixed order would favour one of them.
 for round in $(seq 1 "$rounds"); do
   echo "$round"
   measure yarp "$now_dir" false
-  measure sidecar-before "$before_dir" true
-  measure sidecar-now "$now_dir" true "${now_env[@]}"
+  if (( round % 2 )); then
+    measure sidecar-before "$before_dir" true
+    measure sidecar-now "$now_dir" true "${now_env[@]}"
+  else
+    measure sidecar-now "$now_dir" true "${now_env[@]}"
+    measure sidecar-before "$before_dir" true
+  fi
 done

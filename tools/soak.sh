@@ -23,6 +23,7 @@ for project in src/Dynamo.Sidecar.SimulatedWorker tools/Dynamo.Sidecar.SoakTool;
   dotnet build -c Release --nologo -v quiet "$project" >/dev/null
 done
 
-args=(--sidecar "$(tools/publish.sh)" "$@")
+source bench/runtime-env.sh # the runtime settings the sidecar ships with, for the sidecar only
+args=(--sidecar "$(tools/publish.sh)" --sidecar-env "${runtime_env[*]}" "$@")
 [ -n "${SOAK_LOGS:-}" ] && mkdir -p "$SOAK_LOGS" && args+=(--logs "$SOAK_LOGS")
 exec dotnet "$root/tools/Dynamo.Sidecar.SoakTool/bin/Release/net10.0/Dynamo.Sidecar.SoakTool.dll" --root "$root" "${args[@]}"

@@ -22,6 +22,8 @@ internal sealed record SoakOptions
           --root DIR            the repository (default: found from this tool's location)
           --sidecar PATH        the sidecar to run: its published binary, or a Dynamo.Sidecar.dll run by dotnet
                                 (default: ROOT/artifacts/sidecar/Dynamo.Sidecar, as tools/publish.sh makes it)
+          --sidecar-env "N=V .." environment of the sidecar only, e.g. the runtime settings it ships with
+                                (tools/soak.sh passes bench/runtime-env.sh's)
           --logs DIR            where the worker's and the sidecar's output go (default: a temporary folder)
         """;
 
@@ -36,6 +38,7 @@ internal sealed record SoakOptions
     public required string Root { get; init; }
     public required string Sidecar { get; init; }
     public required string Logs { get; init; }
+    public IReadOnlyDictionary<string, string> SidecarEnvironment { get; init; } = new Dictionary<string, string>();
 
     /// <summary>Parses <c>--name value</c> and <c>--name=value</c>; throws <see cref="ArgumentException"/> naming the option.</summary>
     public static SoakOptions Parse(IReadOnlyList<string> args)
@@ -70,7 +73,7 @@ internal sealed record SoakOptions
             }
         }
 
-        var known = new HashSet<string>(["duration", "warmup", "concurrency", "seed", "activity-timeout", "base-port", "memory-tolerance", "memory-floor-mib", "root", "sidecar", "logs"]);
+        var known = new HashSet<string>(["duration", "warmup", "concurrency", "seed", "activity-timeout", "base-port", "memory-tolerance", "memory-floor-mib", "root", "sidecar", "sidecar-env", "logs"]);
         foreach (var name in values.Keys.Where(name => !known.Contains(name)))
         {
             throw new ArgumentException($"Unknown option --{name}.\n{Usage}");
@@ -101,7 +104,25 @@ internal sealed record SoakOptions
             Root = root,
             Sidecar = sidecar,
             Logs = values.GetValueOrDefault("logs") ?? Directory.CreateTempSubdirectory("dynamo-soak-").FullName,
+            SidecarEnvironment = Variables(values.GetValueOrDefault("sidecar-env") ?? ""),
         };
+    }
+
+    private static Dictionary<string, string> Variables(string text)
+    {
+        var variables = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var pair in text.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var equals = pair.IndexOf('=', StringComparison.Ordinal);
+            if (equals <= 0)
+            {
+                throw new ArgumentException($"--sidecar-env: '{pair}' is not NAME=value.");
+            }
+
+            variables[pair[..equals]] = pair[(equals + 1)..];
+        }
+
+        return variables;
     }
 
     private static double Number(Dictionary<string, string> values, string name, double fallback, double min)

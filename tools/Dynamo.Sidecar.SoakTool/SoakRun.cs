@@ -64,7 +64,7 @@ internal sealed class SoakRun(SoakOptions options, TextWriter output)
                 $"--ReverseProxy:Clusters:worker:Destinations:primary:Address={_workerUrl}",
                 $"--ReverseProxy:Clusters:worker:HttpRequest:ActivityTimeout={options.ActivityTimeout.ToString("c", CultureInfo.InvariantCulture)}",
             ],
-            Path.GetDirectoryName(options.Sidecar)!, Path.Combine(options.Logs, "sidecar.log"));
+            Path.GetDirectoryName(options.Sidecar)!, Path.Combine(options.Logs, "sidecar.log"), options.SidecarEnvironment);
         await sidecar.WaitReadyAsync(client, new Uri(_adminUrl, "healthz"), stop).ConfigureAwait(false);
         await sidecar.WaitReadyAsync(client, new Uri(_proxyUrl, "health"), stop).ConfigureAwait(false);
 

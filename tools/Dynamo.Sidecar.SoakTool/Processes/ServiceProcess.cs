@@ -23,7 +23,9 @@ internal sealed class ServiceProcess : IAsyncDisposable
     public bool HasExited => _process.HasExited;
 
     /// <param name="program">A <c>.dll</c>, run by <c>dotnet</c>, or an executable (the sidecar's Native AOT binary).</param>
-    public static ServiceProcess Start(string program, IEnumerable<string> arguments, string workingDirectory, string logFile)
+    /// <param name="environment">Variables set for this process only, over the ones it inherits.</param>
+    public static ServiceProcess Start(
+        string program, IEnumerable<string> arguments, string workingDirectory, string logFile, IReadOnlyDictionary<string, string>? environment = null)
     {
         var managed = program.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
         var info = new ProcessStartInfo(managed ? "dotnet" : program)
@@ -46,6 +48,11 @@ internal sealed class ServiceProcess : IAsyncDisposable
         // Lines, not levels of detail: the log is for a post-mortem of a failed run.
         info.Environment["Logging__LogLevel__Default"] = "Warning";
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
         var log = new StreamWriter(logFile) { AutoFlush = true };
         var service = new ServiceProcess(new Process { StartInfo = info }, log);
         service._process.OutputDataReceived += (_, e) => service.Write(e.Data);
