@@ -11,7 +11,8 @@ namespace Dynamo.Sidecar.Hosting;
 /// streams that took 21-28% of the CPU per event and 7 MiB of idle memory off; the runtime's half alone saved about
 /// 10%, Kestrel's alone nothing (docs/benchmarks.md, "Inline socket scheduling").
 /// Safe here because nothing on the proxy path blocks: every read and write is awaited, the metrics are lock-free and
-/// logging is queued. The admin listener (<see cref="Admin.AdminServer"/>) is not configured by this: a scrape's
+/// logging is queued (the console logger waits only when its 2,500-line queue is full, i.e. when stdout cannot take
+/// the access log's lines as fast as requests end). The admin listener (<see cref="Admin.AdminServer"/>) is not configured by this: a scrape's
 /// rendering runs on the thread pool and never holds up a token.
 /// </summary>
 internal sealed class InlineSocketScheduling : IConfigureOptions<SocketTransportOptions>
