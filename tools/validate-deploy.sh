@@ -258,7 +258,7 @@ check "promtool test rules" "$promtool" test rules deploy/prometheus/rules_test.
 check "promtool check config" prometheus_config
 check "grafana dashboard" dashboard
 
-check "runtime settings: no 0x prefix, image and manifests agree" v gc-settings Dockerfile deploy/helm/dynamo-sidecar/values.yaml \
+check "runtime settings: no 0x prefix; image, manifests, run.sh and bench agree" v gc-settings Dockerfile deploy/helm/dynamo-sidecar/values.yaml \
   "$work"/k-base.yaml "$work"/k-sglang.yaml "$work"/k-llamacpp.yaml "$work"/h-*.yaml "$work"/adopter.yaml
 check "Dockerfile lint" v dockerfile Dockerfile
 check "Docker build (emulated) + publish" docker_build

@@ -397,8 +397,10 @@ function hexPrefixed(entries, where) {
 }
 
 // gc-settings: no DOTNET_* value with a 0x prefix in the Dockerfile's ENV, the helm values or any rendered manifest
-// (the one check of that rule: the image's ENV is the Dockerfile's); the image and every sidecar container that sets
-// one of the runtime settings the sidecar ships with (GC, inline socket completions) set the same value.
+// (the one check of that rule: the image's ENV is the Dockerfile's); the image, every sidecar container that sets
+// one of the runtime settings the sidecar ships with (GC, inline socket completions), ./run.sh and
+// bench/runtime-env.sh (the list the benchmarks, the soak and the tests' sidecar processes use) set the same values,
+// and that list has every one the image sets.
 function cmdGcSettings([dockerfile, values, ...manifests]) {
   const { stages } = parseDockerfile(dockerfile);
   const envs = stages.flatMap((st) => st.instructions.filter((i) => i.getKeyword() === 'ENV')
@@ -421,14 +423,26 @@ function cmdGcSettings([dockerfile, values, ...manifests]) {
       }
     }
   }
+  const repo = path.dirname(path.resolve(dockerfile));
+  const runSh = [...fs.readFileSync(path.join(repo, 'run.sh'), 'utf8').matchAll(/^export (DOTNET_\w+)=\$\{\1:-([^}]*)\}$/gm)]
+    .map((m) => [m[1], m[2]]);
+  gc(runSh).forEach(([k, val]) => seen.push(`${k}=${val}`));
+  const listed = /^runtime_env=\(([^)]*)\)$/m.exec(fs.readFileSync(path.join(repo, 'bench/runtime-env.sh'), 'utf8'));
+  if (!listed) problem('bench/runtime-env.sh: no runtime_env=(NAME=value ...) line');
+  const benchEnv = (listed?.[1] ?? '').split(/\s+/).filter(Boolean).map((pair) => pair.split('='));
+  gc(benchEnv).forEach(([k, val]) => seen.push(`${k}=${val}`));
+  for (const [k] of gc(envs)) {
+    if (!benchEnv.some(([name]) => name === k)) problem(`the image sets ${k}, bench/runtime-env.sh does not (the tests and benchmarks would run without it)`);
+    if (!runSh.some(([name]) => name === k)) problem(`the image sets ${k}, run.sh does not`);
+  }
   const distinct = [...new Set(seen)];
   const names = [...new Set(distinct.map((x) => x.split('=')[0]))];
   for (const name of names) {
     const values = distinct.filter((x) => x.split('=')[0] === name);
-    if (values.length > 1) problem(`the image and the manifests set ${name} differently: ${values.join(', ')}`);
+    if (values.length > 1) problem(`the image, the manifests, run.sh and bench/runtime-env.sh set ${name} differently: ${values.join(', ')}`);
   }
   if (!distinct.includes('DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1')) problem('no DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 in the image or the manifests');
-  finish(`GC and socket settings in ENV/deploy/helm have no 0x prefix (the AOT runtime ignores it): ${distinct.join(', ')} in the image, helm values and ${containers} containers of ${manifests.length} manifests`);
+  finish(`GC and socket settings in ENV/deploy/helm have no 0x prefix (the AOT runtime ignores it): ${distinct.join(', ')} in the image, helm values, ${containers} containers of ${manifests.length} manifests, run.sh and bench/runtime-env.sh`);
 }
 
 // Files of the build context, as `docker build .` would send them (.dockerignore applied).

@@ -7,7 +7,8 @@ namespace Dynamo.Sidecar.Testing;
 /// (what ships), a real SIGTERM, the process's exit and exit code, its console log. Either build runs
 /// (<see cref="SidecarBuild"/>), from the command line every test sidecar starts with (<see cref="RunningSidecar.Arguments"/>),
 /// on free loopback ports. The console log is one plain line per entry unless a test chooses another
-/// formatter. The GC's gen0 budget is the 2 MiB the sidecar ships with. Killed on dispose if it is still running.
+/// formatter. The runtime settings are the ones the sidecar ships with (<see cref="ShippedRuntimeSettings"/>); a test's
+/// environment comes after them. Killed on dispose if it is still running.
 /// </summary>
 public sealed class SidecarProcess : RunningSidecar
 {
@@ -89,13 +90,8 @@ public sealed class SidecarProcess : RunningSidecar
             // One plain line per log entry, for the tests to read; the command line (a test's settings) overrides it.
             ["Logging__Console__FormatterName"] = "simple",
             ["Logging__Console__FormatterOptions__SingleLine"] = "true",
-            // The GC's gen0 budget the sidecar ships with (./run.sh, the Dockerfile, deploy/): the heap behaves as in a pod.
-            // Hex without 0x, which the Native AOT runtime ignores.
-            ["DOTNET_GCgen0size"] = "200000",
-            // Socket continuations on the epoll threads, Kestrel's too (InlineSocketScheduling), as the sidecar ships.
-            ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "1",
         };
-        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        foreach (var (key, value) in ShippedRuntimeSettings.Variables.Concat(environment ?? new Dictionary<string, string>()))
         {
             variables[key] = value;
         }
