@@ -7,8 +7,9 @@ namespace Dynamo.Sidecar.EndToEndTests;
 /// <summary>
 /// <c>Sidecar:IdleTrimAfter</c> in the published binary: once a burst of traffic has ended and the quiet lasted the
 /// setting, one aggressive collection gives the heap back (logged at Debug with the resident MiB before and after);
-/// no traffic (<see cref="SidecarProcess"/> waits for the listeners without a request), or the setting at 0, never trims. The trimmer reads quiet every 250 ms, so the tests wait for its line
-/// with generous deadlines and wait several periods before concluding that none comes.
+/// no traffic (<see cref="SidecarProcess"/> waits for the listeners without a request), or the setting at 0, never
+/// trims. The trimmer reads quiet every 250 ms, so the tests wait for its line with generous deadlines and wait several
+/// periods before concluding that none comes.
 /// </summary>
 public sealed partial class IdleHeapTrimTests(FullSpeedWorker worker) : IClassFixture<FullSpeedWorker>
 {
